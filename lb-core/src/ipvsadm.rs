@@ -1,0 +1,1 @@
+//! PLACEHOLDER: ipvsadm command lines, listings and save format.
