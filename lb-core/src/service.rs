@@ -325,6 +325,11 @@ impl Service {
         }
     }
 
+    /// The traffic counters of the destination at list position `pos`, to count into.
+    pub fn dest_stats_mut(&mut self, pos: usize) -> Option<&mut Stats> {
+        self.dests.get_mut(pos).map(|d| &mut d.stats)
+    }
+
     pub(crate) fn set_conf(&mut self, conf: ServiceConf, sched: Option<Box<dyn Scheduler>>) {
         self.conf = conf;
         if let Some(s) = sched {

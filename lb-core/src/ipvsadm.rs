@@ -1,1 +1,0 @@
-//! PLACEHOLDER: ipvsadm command lines, listings and save format.
