@@ -13,9 +13,11 @@
 
 pub mod dest;
 pub mod error;
+pub mod estimator;
 pub mod hash;
 pub mod ipvs;
 pub mod ipvsadm;
+pub mod proto;
 pub mod sched;
 pub mod service;
 pub mod stats;
