@@ -1,1 +1,57 @@
-fn main() {}
+//! `lb`: a userspace IP Virtual Server.
+//!
+//! Subcommands: `sim` (the scheduler simulator). The director, the ipvsadm-compatible
+//! client, the real-server helper and the demo are added by later work.
+
+use std::process::ExitCode;
+
+mod sim;
+
+const USAGE: &str = "\
+lb: Linux IP Virtual Server in userspace
+
+Usage:
+  lb sim [SCRIPT]          run a script of ipvsadm commands and connect/close lines
+                           (SCRIPT omitted or '-': read standard input)
+  lb sim --workload [OPTIONS]
+                           generate a seeded workload, run it through several
+                           schedulers at once, print a per-server table
+  lb help                  this text
+
+Workload options:
+  --schedulers LIST        comma-separated (default rr,wrr,lc,wlc,sed,nq,sh,mh,twos)
+  --weights LIST           one weight per real server (default 3,2,1,1)
+  --clients N              distinct client addresses (default 500)
+  --conns N                connections to generate (default 20000)
+  --rate R                 mean arrivals per second (default 200)
+  --lifetime S             mean connection lifetime in seconds (default 5)
+  --seed N                 generator seed (default 1)
+  --samples N              points of the time series (default 100)
+  --svg FILE               also write the plot as SVG to FILE
+
+Script lines (see docs/sim.md):
+  any ipvsadm command as 'ipvsadm -R' reads it (-A -E -D -C -a -e -d -Z -L/-l)
+  connect -t|-u|--sctp-service VIP:PORT CLIENT:PORT
+  connect -f MARK CLIENT:PORT
+  close CLIENT:PORT -t|-u|--sctp-service VIP:PORT   (or -f MARK)
+  # comments and blank lines
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("sim") => sim::main(&args[1..]),
+        Some("help") | Some("-h") | Some("--help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("lb: unknown command `{other}'; try `lb help'");
+            ExitCode::from(2)
+        }
+        None => {
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
