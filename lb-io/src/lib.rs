@@ -12,4 +12,6 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod neigh;
+pub mod rewrite;
 pub mod wire;

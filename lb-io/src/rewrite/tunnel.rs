@@ -1,0 +1,388 @@
+//! Tunnelling (spec §7.3, `ip_vs_tunnel_xmit` / `ip_vs_tunnel_xmit_v6`): the packet, its TTL
+//! decremented, is put whole inside a new IP header (IPv4 or IPv6 outer, either inner), bare
+//! (IPIP: protocol 4 for IPv4 inside, 41 for IPv6), behind UDP and a GUE header, or behind
+//! GRE.
+//!
+//! The outer header follows the kernel:
+//! - TOS / traffic class: the inner DS field with the ECN encapsulation rule of
+//!   `INET_ECN_encapsulate` — DSCP copied, ECN copied except CE, which becomes ECT(0);
+//! - IPv4 DF: the inner DF when `pmtu_disc` is on and the inner packet is IPv4, else clear
+//!   (`ip_vs_prepare_tunneled_skb` reports no DF for IPv6 inside);
+//! - IPv4 identification: 0 when DF is set, as `ip_select_ident` gives a forwarded packet
+//!   without a socket; otherwise the next value of the caller's [`IpIdCounter`];
+//! - TTL / hop limit: the inner one after the decrement; IPv6 flow label 0;
+//! - GUE: UDP from a port chosen by [`gue_source_port`] from a flow hash of the inner packet,
+//!   to the configured port, then 4 bytes: version 0, no flags, `proto_ctype` = 4 or 41. The
+//!   UDP checksum is 0 unless the checksum option (`--tun-csum` or `--tun-remcsum`) is set,
+//!   over IPv6 too (RFC 6935 zero-checksum tunnels). Remote checksum offload adds its private
+//!   option only for packets whose checksum is left to offload (`CHECKSUM_PARTIAL`), which a
+//!   received frame never is: here it is the same as `--tun-csum`;
+//! - GRE: 4 bytes (flags 0, protocol 0x0800 / 0x86DD), or 8 with `--tun-csum` (C bit, and
+//!   the Internet checksum of the GRE header and payload). `--tun-remcsum` means nothing to
+//!   GRE in the kernel and gives no checksum.
+
+use std::net::IpAddr;
+
+use lb_core::{TunnelConf, TunnelCsum, TunnelType};
+
+use super::error::RewriteError;
+use super::frame::{put_u16, Fragment, IpFrame, IpVersion};
+use super::Forwarding;
+use crate::wire::checksum::{self, PseudoHeader};
+use crate::wire::{
+    EtherType, EthernetFrame, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
+};
+
+/// The length of the UDP header of a GUE tunnel.
+const UDP_LEN: usize = 8;
+/// The length of the GUE header (no options).
+const GUE_LEN: usize = 4;
+/// The length of the GRE base header.
+const GRE_LEN: usize = 4;
+/// The length of the GRE header with its checksum field.
+const GRE_CSUM_LEN: usize = 8;
+/// The GRE C (checksum present) flag.
+const GRE_FLAG_CSUM: u16 = 0x8000;
+/// The smallest tunnel MTU the kernel accepts under an IPv4 outer header.
+const MIN_TUNNEL_MTU_V4: u32 = 68;
+/// The smallest tunnel MTU the kernel accepts under an IPv6 outer header (`IPV6_MIN_MTU`).
+const MIN_TUNNEL_MTU_V6: u32 = 1280;
+/// The ephemeral port range of `net.ipv4.ip_local_port_range`'s default, from which the
+/// kernel's `udp_flow_src_port` picks GUE source ports.
+const LOCAL_PORT_MIN: u32 = 32768;
+const LOCAL_PORT_MAX: u32 = 60999;
+
+/// The tunnel to a real server: what its destination configuration (`--tun-type`,
+/// `--tun-port`, `--tun-*csum`) and the route to it say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tunnel {
+    /// IPIP, GUE or GRE.
+    pub kind: TunnelType,
+    /// Checksum option (GUE: UDP checksum; GRE: GRE checksum).
+    pub csum: TunnelCsum,
+    /// GUE's UDP destination port (`--tun-port`); ignored by IPIP and GRE.
+    pub gue_port: u16,
+    /// Outer source: the director's address toward the real server (the route's preferred
+    /// source in the kernel).
+    pub src: IpAddr,
+    /// Outer destination: the real server.
+    pub dst: IpAddr,
+    /// The `pmtu_disc` sysctl (default on): copy the inner DF and refuse DF packets that do
+    /// not fit; off lets every IPv4 packet through, to be fragmented.
+    pub pmtu_disc: bool,
+    /// Seed of the flow hash from which GUE source ports are drawn (the kernel's is random
+    /// per boot; any fixed value keeps each flow on one port).
+    pub flow_hash_seed: u32,
+}
+
+impl Tunnel {
+    /// The tunnel to a destination configured with `conf`, from our address `src` to the
+    /// real server `dst`, with `pmtu_disc` on and flow hash seed 0.
+    pub fn new(conf: &TunnelConf, src: IpAddr, dst: IpAddr) -> Tunnel {
+        Tunnel {
+            kind: conf.kind,
+            csum: conf.csum,
+            gue_port: conf.port,
+            src,
+            dst,
+            pmtu_disc: true,
+            flow_hash_seed: 0,
+        }
+    }
+
+    fn outer_version(&self) -> IpVersion {
+        IpVersion::of(&self.dst)
+    }
+
+    fn outer_ip_len(&self) -> usize {
+        match self.outer_version() {
+            IpVersion::V4 => crate::wire::ipv4::MIN_HEADER_LEN,
+            IpVersion::V6 => crate::wire::ipv6::HEADER_LEN,
+        }
+    }
+
+    fn gre_csum(&self) -> bool {
+        self.csum == TunnelCsum::Csum
+    }
+
+    fn gue_csum(&self) -> bool {
+        matches!(self.csum, TunnelCsum::Csum | TunnelCsum::RemCsum)
+    }
+
+    /// The bytes between the outer IP header and the inner packet.
+    fn encap_len(&self) -> usize {
+        match self.kind {
+            TunnelType::Ipip => 0,
+            TunnelType::Gue => UDP_LEN + GUE_LEN,
+            TunnelType::Gre if self.gre_csum() => GRE_CSUM_LEN,
+            TunnelType::Gre => GRE_LEN,
+        }
+    }
+
+    /// Every byte the tunnel adds in front of the inner packet: the outer IP header and the
+    /// GUE / GRE headers (what the kernel takes off the route MTU, spec §7.0.4).
+    pub fn overhead(&self) -> usize {
+        self.outer_ip_len() + self.encap_len()
+    }
+
+    /// The MTU inner packets must fit: the route MTU less [`overhead`](Self::overhead).
+    pub fn inner_mtu(&self, route_mtu: u32) -> u32 {
+        route_mtu.saturating_sub(self.overhead() as u32)
+    }
+}
+
+/// The identification of IPv4 headers the director builds itself (tunnel outer headers,
+/// ICMP errors): a wrapping counter the caller keeps, one per sender as it sees fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IpIdCounter {
+    next: u16,
+}
+
+impl IpIdCounter {
+    /// A counter whose first identification is `first`.
+    pub fn new(first: u16) -> IpIdCounter {
+        IpIdCounter { next: first }
+    }
+
+    /// The next identification.
+    pub fn next_id(&mut self) -> u16 {
+        let id = self.next;
+        self.next = self.next.wrapping_add(1);
+        id
+    }
+}
+
+/// The GUE source port the kernel's `udp_flow_src_port` derives from a flow hash: the hash,
+/// folded as `h ^ (h << 16)`, scaled into the default ephemeral range 32768..=60998.
+pub fn gue_source_port(flow_hash: u32) -> u16 {
+    let h = flow_hash ^ (flow_hash << 16);
+    let span = u64::from(LOCAL_PORT_MAX - LOCAL_PORT_MIN);
+    ((u64::from(h) * span) >> 32) as u16 + LOCAL_PORT_MIN as u16
+}
+
+/// One round of MurmurHash3's 32-bit block mix.
+fn murmur_round(h: u32, word: u32) -> u32 {
+    let k = word
+        .wrapping_mul(0xcc9e_2d51)
+        .rotate_left(15)
+        .wrapping_mul(0x1b87_3593);
+    (h ^ k)
+        .rotate_left(13)
+        .wrapping_mul(5)
+        .wrapping_add(0xe654_6b64)
+}
+
+/// MurmurHash3's 32-bit finaliser.
+fn murmur_finish(mut h: u32) -> u32 {
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+/// A seeded hash of an inner packet's flow: addresses and protocol, and the ports of a TCP,
+/// UDP or SCTP packet that is not a fragment (the kernel's flow dissector does not read the
+/// ports of fragments either, so all pieces of a datagram hash alike).
+fn flow_hash(frame: &[u8], ip: &IpFrame, seed: u32) -> u32 {
+    let mut h = seed;
+    let mut words = 0u32;
+    let mut add = |h: &mut u32, w: u32| {
+        *h = murmur_round(*h, w);
+        words += 1;
+    };
+    for addr in [ip.src_addr(frame), ip.dst_addr(frame)] {
+        match addr {
+            IpAddr::V4(a) => add(&mut h, a.to_bits()),
+            IpAddr::V6(a) => {
+                for chunk in a.octets().chunks_exact(4) {
+                    add(
+                        &mut h,
+                        u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]),
+                    );
+                }
+            }
+        }
+    }
+    add(&mut h, u32::from(ip.protocol.0));
+    let has_ports = matches!(
+        ip.protocol,
+        IpProtocol::TCP | IpProtocol::UDP | IpProtocol::SCTP
+    );
+    if has_ports && ip.fragment == Fragment::Whole {
+        if let Some(ports) = ip.transport(frame).get(..4) {
+            add(
+                &mut h,
+                u32::from_be_bytes([ports[0], ports[1], ports[2], ports[3]]),
+            );
+        }
+    }
+    murmur_finish(h ^ (words * 4))
+}
+
+/// The ECN encapsulation rule (`INET_ECN_encapsulate`): the DS field copied, except that a
+/// CE mark becomes ECT(0) outside.
+pub fn ecn_encapsulate(ds_field: u8) -> u8 {
+    if ds_field & 0x03 == 0x03 {
+        (ds_field & !0x03) | 0x02
+    } else {
+        ds_field
+    }
+}
+
+/// The kernel's MTU checks for a tunnelled packet: the tunnel MTU must be at least 68 (IPv4
+/// outer) / 1280 (IPv6 outer); then IPv6 inside must fit it; IPv4 inside must fit it when it
+/// has DF and `pmtu_disc` is on, and otherwise is let through for the outer packet to be
+/// fragmented.
+fn check_tunnel_mtu(
+    frame: &[u8],
+    ip: &IpFrame,
+    tun: &Tunnel,
+    route_mtu: u32,
+) -> Result<(), RewriteError> {
+    let mtu = tun.inner_mtu(route_mtu);
+    let min = match tun.outer_version() {
+        IpVersion::V4 => MIN_TUNNEL_MTU_V4,
+        IpVersion::V6 => MIN_TUNNEL_MTU_V6,
+    };
+    if mtu < min {
+        return Err(RewriteError::TunnelMtuTooSmall { mtu });
+    }
+    let outer_payload = tun.encap_len() + ip.ip_len;
+    let outer_limit = match tun.outer_version() {
+        IpVersion::V4 => usize::from(u16::MAX) - tun.outer_ip_len(),
+        IpVersion::V6 => usize::from(u16::MAX),
+    };
+    if outer_payload > outer_limit {
+        return Err(RewriteError::NeedsFragmenting { mtu: route_mtu });
+    }
+    if ip.ip_len as u64 <= u64::from(mtu) {
+        return Ok(());
+    }
+    let relaying = ip.is_related_icmp_error(frame);
+    match ip.version {
+        IpVersion::V4 if tun.pmtu_disc && ip.dont_frag(frame) && !relaying => {
+            Err(RewriteError::TooBig { mtu, icmp: true })
+        }
+        IpVersion::V4 => Err(RewriteError::NeedsFragmenting { mtu: route_mtu }),
+        IpVersion::V6 => ip.check_mtu(frame, mtu, relaying),
+    }
+}
+
+/// Encapsulates a frame's IP packet for a tunnelled real server: TTL / hop limit − 1 in
+/// `frame` (as the kernel does to the packet before wrapping it), the MTU checks, then into
+/// `out`: the Ethernet header of `frame` (its VLAN tags kept) with the addresses of `fwd` and
+/// the outer family's EtherType, the outer IP header, the GUE / GRE headers, the packet.
+/// `fwd.mtu` is the route MTU toward the real server; packets are checked against it less
+/// [`Tunnel::overhead`].
+///
+/// Returns the length of the frame written to `out`. On [`RewriteError::TooBig`] the TTL in
+/// `frame` has already been decremented, as in the kernel; on other errors `frame` is
+/// untouched. What `out` holds after an error is meaningless.
+pub fn tunnel(
+    frame: &mut [u8],
+    out: &mut [u8],
+    tun: &Tunnel,
+    fwd: &Forwarding,
+    ids: &mut IpIdCounter,
+) -> Result<usize, RewriteError> {
+    let ip = IpFrame::parse(frame)?;
+    if IpVersion::of(&tun.src) != tun.outer_version() {
+        return Err(RewriteError::FamilyMismatch);
+    }
+    let inner_at = ip.l3 + tun.overhead();
+    let needed = inner_at + ip.ip_len;
+    if out.len() < needed {
+        return Err(RewriteError::BufferTooSmall { needed });
+    }
+    ip.check_ttl(frame)?;
+    ip.decrement_ttl(frame);
+    check_tunnel_mtu(frame, &ip, tun, fwd.mtu)?;
+
+    let ttl = ip.ttl(frame);
+    let ds_field = ecn_encapsulate(ip.ds_field(frame));
+    let dont_frag = ip.version == IpVersion::V4 && tun.pmtu_disc && ip.dont_frag(frame);
+    let (inner_proto, inner_ethertype) = match ip.version {
+        IpVersion::V4 => (IpProtocol::IPIP, EtherType::IPV4),
+        IpVersion::V6 => (IpProtocol::IPV6, EtherType::IPV6),
+    };
+
+    let (head, rest) = out.split_at_mut(ip.l3);
+    head.copy_from_slice(frame.get(..ip.l3).unwrap_or(&[]));
+    let mut eth = EthernetFrame::new_unchecked(&mut *head);
+    eth.set_src_addr(fwd.src_mac);
+    eth.set_dst_addr(fwd.dst_mac);
+    eth.set_inner_ethertype(tun.outer_version().ethertype());
+
+    let rest = &mut rest[..needed - ip.l3];
+    let outer_len = tun.outer_ip_len();
+    let (outer, encap_and_inner) = rest.split_at_mut(outer_len);
+    encap_and_inner[tun.encap_len()..].copy_from_slice(ip.packet(frame));
+
+    let outer_proto = match tun.kind {
+        TunnelType::Ipip => inner_proto,
+        TunnelType::Gue => {
+            let sport = gue_source_port(flow_hash(frame, &ip, tun.flow_hash_seed));
+            let udp_len = encap_and_inner.len() as u16;
+            put_u16(encap_and_inner, 0, sport);
+            put_u16(encap_and_inner, 2, tun.gue_port);
+            put_u16(encap_and_inner, 4, udp_len);
+            put_u16(encap_and_inner, 6, 0);
+            encap_and_inner[UDP_LEN..UDP_LEN + GUE_LEN].copy_from_slice(&[0, inner_proto.0, 0, 0]);
+            IpProtocol::UDP
+        }
+        TunnelType::Gre => {
+            let flags = if tun.gre_csum() { GRE_FLAG_CSUM } else { 0 };
+            put_u16(encap_and_inner, 0, flags);
+            put_u16(encap_and_inner, 2, inner_ethertype.0);
+            if tun.gre_csum() {
+                put_u16(encap_and_inner, 4, 0);
+                put_u16(encap_and_inner, 6, 0);
+                let sum = checksum::checksum(encap_and_inner);
+                put_u16(encap_and_inner, 4, sum);
+            }
+            IpProtocol::GRE
+        }
+    };
+
+    let payload_len = encap_and_inner.len();
+    let pseudo = match (tun.src, tun.dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => {
+            let ident = if dont_frag { 0 } else { ids.next_id() };
+            Ipv4Repr {
+                src_addr: src,
+                dst_addr: dst,
+                protocol: outer_proto,
+                payload_len,
+                ttl,
+                tos: ds_field,
+                ident,
+                dont_frag,
+                more_frags: false,
+                frag_offset: 0,
+            }
+            .emit(&mut Ipv4Packet::new_unchecked(&mut *outer))?;
+            PseudoHeader::v4(src, dst)
+        }
+        (IpAddr::V6(src), IpAddr::V6(dst)) => {
+            Ipv6Repr {
+                src_addr: src,
+                dst_addr: dst,
+                next_header: outer_proto,
+                payload_len,
+                hop_limit: ttl,
+                traffic_class: ds_field,
+                flow_label: 0,
+            }
+            .emit(&mut Ipv6Packet::new_unchecked(&mut *outer))?;
+            PseudoHeader::v6(src, dst)
+        }
+        _ => return Err(RewriteError::FamilyMismatch),
+    };
+
+    if tun.kind == TunnelType::Gue && tun.gue_csum() {
+        let sum = checksum::transport_checksum(&pseudo, IpProtocol::UDP, encap_and_inner, 6);
+        put_u16(encap_and_inner, 6, checksum::udp_checksum_field(sum));
+    }
+    Ok(needed)
+}
