@@ -207,7 +207,10 @@ impl DestList {
     }
     /// List position of the destination linked with `link_seq` (O(log n)).
     pub fn position_of_seq(&self, link_seq: u64) -> Option<usize> {
-        let i = self.v.binary_search_by_key(&link_seq, |d| d.link_seq).ok()?;
+        let i = self
+            .v
+            .binary_search_by_key(&link_seq, |d| d.link_seq)
+            .ok()?;
         Some(self.v.len() - 1 - i)
     }
     /// List position of the destination with this address and port.
@@ -328,6 +331,15 @@ impl Service {
     /// The traffic counters of the destination at list position `pos`, to count into.
     pub fn dest_stats_mut(&mut self, pos: usize) -> Option<&mut Stats> {
         self.dests.get_mut(pos).map(|d| &mut d.stats)
+    }
+
+    /// Replaces the scheduler with one built outside the registry (a scheduler of your own,
+    /// or a linear-scan oracle of [`crate::sched`]). The service's configuration then names
+    /// it by [`Scheduler::name`]. The scheduler must have been built over this service's
+    /// current destination list.
+    pub fn set_scheduler(&mut self, sched: Box<dyn Scheduler>) {
+        self.conf.scheduler = sched.name().to_string();
+        self.sched = sched;
     }
 
     pub(crate) fn set_conf(&mut self, conf: ServiceConf, sched: Option<Box<dyn Scheduler>>) {
