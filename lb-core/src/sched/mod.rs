@@ -18,7 +18,7 @@ mod lblc;
 mod lblcr;
 mod lc;
 mod load;
-mod mh;
+pub mod mh;
 mod nq;
 mod ovf;
 mod rr;
@@ -175,7 +175,11 @@ pub trait Scheduler: Send + Sync + fmt::Debug {
 
 /// Creates the scheduler called `name` for a service whose list is `dests` (the kernel's
 /// `init_service`).
-pub fn new(name: &str, dests: &DestList, params: &SchedParams) -> Result<Box<dyn Scheduler>, Error> {
+pub fn new(
+    name: &str,
+    dests: &DestList,
+    params: &SchedParams,
+) -> Result<Box<dyn Scheduler>, Error> {
     Ok(match name {
         "rr" => Box::new(Rr::new(dests)),
         "wrr" => Box::new(Wrr::new(dests)),
