@@ -1,0 +1,18 @@
+//! The system calls of lb-io, and the memory it shares with the kernel.
+//!
+//! This is the one module of the workspace allowed `unsafe` code. Everything it offers to
+//! the rest of the crate is safe to call: each function checks what the system call needs
+//! (lengths, alignment, which side owns a ring slot) before the `unsafe` block, and each
+//! `unsafe` block says why it is sound in a `// SAFETY:` comment.
+//!
+//! - [`packet_socket`]: an AF_PACKET socket: options, bind, poll, the transmit kick,
+//!   statistics, interface lookups;
+//! - [`ring_map`]: the RX and TX rings mapped into our memory, with acquire / release
+//!   access to the status word of each slot;
+//! - [`netns`]: moving the calling thread into another network namespace;
+//! - [`process`]: the effective user id and the page size.
+
+pub(crate) mod netns;
+pub(crate) mod packet_socket;
+pub(crate) mod process;
+pub(crate) mod ring_map;
