@@ -40,6 +40,28 @@ fn linear(name: &str, dests: &DestList) -> Box<dyn Scheduler> {
 }
 
 /// The kernel's scan of a stateless scheduler.
+/// The always-indexed engine of the six least-connection schedulers (the registry's engine
+/// scans lists as short as these tests build, and only indexes long ones).
+fn indexed(name: &str, dests: &DestList) -> Option<Box<dyn Scheduler>> {
+    Some(match name {
+        "lc" => Box::new(Lc::new_indexed(dests)),
+        "wlc" => Box::new(Wlc::new_indexed(dests)),
+        "sed" => Box::new(Sed::new_indexed(dests)),
+        "nq" => Box::new(Nq::new_indexed(dests)),
+        "fo" => Box::new(Fo::new_indexed(dests)),
+        "ovf" => Box::new(Ovf::new_indexed(dests)),
+        _ => return None,
+    })
+}
+
+/// Puts the always-indexed engine in the service, so the index is what is tested.
+fn force_index(ipvs: &mut Ipvs, key: &ServiceKey, name: &str) {
+    let svc = ipvs.service_mut(key).unwrap();
+    if let Some(s) = indexed(name, svc.dests()) {
+        svc.set_scheduler(s);
+    }
+}
+
 fn scan(name: &str) -> Option<fn(&DestList) -> Option<usize>> {
     match name {
         "lc" => Some(Lc::scan),
@@ -146,6 +168,7 @@ impl World {
             };
             ipvs.add_service(key, ServiceConf::with_scheduler(Family::V4, name))
                 .unwrap();
+            force_index(&mut ipvs, &key, name);
             services.push((key, name, linear(name, &DestList::default())));
         }
         World { ipvs, services }
@@ -232,6 +255,7 @@ impl World {
                         .unwrap();
                     ipvs.edit_service(key, ServiceConf::with_scheduler(Family::V4, name))
                         .unwrap();
+                    force_index(ipvs, key, name);
                     *twin = linear(name, ipvs.service(key).unwrap().dests());
                 }
             }
@@ -328,7 +352,7 @@ proptest! {
         let mut list = detached_list(&raw);
         // wrr's kernel walk needs O(weight) passes: its weights stay small here.
         for name in ALL.into_iter().filter(|&n| n != "wrr") {
-            let mut fast = sched::new(name, &list, &params()).unwrap();
+            let mut fast = indexed(name, &list).unwrap_or_else(|| sched::new(name, &list, &params()).unwrap());
             let mut slow = linear(name, &list);
             prop_assert_eq!(fast.schedule(&list, &input()), slow.schedule(&list, &input()), "{}", name);
             for &(at, (_, active, inactive, overload)) in &changes {
@@ -344,6 +368,72 @@ proptest! {
             }
             prop_assert!(!resynced(fast.as_ref()), "{} resynced", name);
             list = detached_list(&raw);
+        }
+    }
+}
+
+/// The registry's engine switches between the scan and the index as the list grows past 48
+/// destinations and shrinks under 32; its picks equal the kernel scan's all along.
+#[test]
+fn adaptive_engine_agrees_across_the_switch() {
+    for name in ["lc", "wlc", "sed", "nq", "fo", "ovf"] {
+        let key = ServiceKey::Addr {
+            proto: Protocol::Tcp,
+            addr: IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)),
+            port: 80,
+        };
+        let mut ipvs = Ipvs::with_params(params());
+        ipvs.add_service(key, ServiceConf::with_scheduler(Family::V4, name))
+            .unwrap();
+        let scan = scan(name).unwrap();
+        let mut x: u64 = 7;
+        let mut step = |ipvs: &mut Ipvs| {
+            let svc = ipvs.service_mut(&key).unwrap();
+            let fast = svc.schedule(&input());
+            assert_eq!(
+                fast,
+                scan(svc.dests()),
+                "{name} with {} dests",
+                svc.dests().len()
+            );
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if let Some(p) = fast {
+                svc.bind(
+                    p,
+                    if x >> 63 == 0 {
+                        ConnKind::Active
+                    } else {
+                        ConnKind::Inactive
+                    },
+                );
+            }
+            let n = svc.dests().len();
+            if n > 0 && (x >> 20) % 3 == 0 {
+                let p = (x >> 33) as usize % n;
+                if svc.dests().get(p).unwrap().active_conns() > 0 {
+                    svc.unbind(p, ConnKind::Active);
+                }
+            }
+        };
+        for i in 0..70u32 {
+            let conf = DestConf {
+                weight: 1 + i % 5,
+                ..DestConf::default()
+            };
+            let addr = IpAddr::V4(Ipv4Addr::from(0xc613_0000 + i));
+            ipvs.add_dest(&key, addr, 80, conf).unwrap();
+            for _ in 0..3 {
+                step(&mut ipvs);
+            }
+        }
+        for i in 0..65u32 {
+            let addr = IpAddr::V4(Ipv4Addr::from(0xc613_0000 + i));
+            ipvs.del_dest(&key, addr, 80).unwrap();
+            for _ in 0..3 {
+                step(&mut ipvs);
+            }
         }
     }
 }

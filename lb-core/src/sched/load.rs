@@ -233,11 +233,22 @@ impl<P: Policy> LoadIndex<P> {
     }
 }
 
+/// From this many destinations on, an adaptive picker keeps an index; below
+/// [`SCAN_BELOW`] it drops it again. Under a few dozen destinations the kernel's scan of a
+/// short list costs less than keeping ordered sets up to date on every bind and unbind
+/// (measured in `benches/benches/schedulers.rs`, see docs/schedulers.md).
+pub(crate) const INDEX_FROM: usize = 48;
+/// See [`INDEX_FROM`]; the gap between the two keeps a list that grows and shrinks around
+/// one size from rebuilding its index over and over.
+pub(crate) const SCAN_BELOW: usize = 32;
+
 /// A least-connection scheduler's engine: the index, or the kernel's plain scan.
 #[derive(Debug)]
 pub(crate) enum Picker<P> {
-    /// O(log n) picks from a [`LoadIndex`].
+    /// O(log n) picks from a [`LoadIndex`], whatever the list's size.
     Indexed(LoadIndex<P>),
+    /// The kernel's scan for short lists, an index for long ones (what [`super::new`] uses).
+    Adaptive(Option<LoadIndex<P>>),
     /// The kernel's linear scan at every pick (the reference the index is tested against).
     Linear,
 }
@@ -251,18 +262,40 @@ impl<P: Policy> Picker<P> {
     ) -> Option<usize> {
         match self {
             Picker::Indexed(ix) => ix.pick(dests),
+            Picker::Adaptive(slot) => {
+                if slot.is_none() && dests.len() >= INDEX_FROM {
+                    *slot = Some(LoadIndex::build(dests));
+                } else if slot.is_some() && dests.len() < SCAN_BELOW {
+                    *slot = None;
+                }
+                match slot {
+                    Some(ix) => ix.pick(dests),
+                    None => scan(dests),
+                }
+            }
             Picker::Linear => scan(dests),
+        }
+    }
+    /// The adaptive engine for a list: an index only if the list is long.
+    pub fn adaptive(dests: &DestList) -> Self {
+        Picker::Adaptive((dests.len() >= INDEX_FROM).then(|| LoadIndex::build(dests)))
+    }
+    /// The index, if this picker keeps one now.
+    fn index(&mut self) -> Option<&mut LoadIndex<P>> {
+        match self {
+            Picker::Indexed(ix) | Picker::Adaptive(Some(ix)) => Some(ix),
+            Picker::Adaptive(None) | Picker::Linear => None,
         }
     }
     /// The destination at `pos` was added, edited, or its load changed.
     pub fn refresh_at(&mut self, dests: &DestList, pos: usize) {
-        if let (Picker::Indexed(ix), Some(d)) = (self, dests.get(pos)) {
+        if let (Some(ix), Some(d)) = (self.index(), dests.get(pos)) {
             ix.refresh(d);
         }
     }
     /// `removed` left the list.
     pub fn removed(&mut self, removed: &Destination) {
-        if let Picker::Indexed(ix) = self {
+        if let Some(ix) = self.index() {
             ix.forget(removed.link_seq());
         }
     }

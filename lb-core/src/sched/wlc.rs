@@ -25,8 +25,17 @@ pub struct Wlc {
 }
 
 impl Wlc {
-    /// A wlc scheduler over `dests`, picking in O(log n) from an index.
+    /// A wlc scheduler over `dests` choosing exactly as the kernel: by the kernel's scan
+    /// while the list is short, from an O(log n) index once it is long (from 48
+    /// destinations; back to the scan under 32).
     pub fn new(dests: &DestList) -> Self {
+        Wlc {
+            picker: Picker::adaptive(dests),
+        }
+    }
+
+    /// A wlc scheduler that always picks from its O(log n) index, whatever the list's size.
+    pub fn new_indexed(dests: &DestList) -> Self {
         Wlc {
             picker: Picker::Indexed(LoadIndex::build(dests)),
         }
