@@ -410,7 +410,7 @@ fn adaptive_engine_agrees_across_the_switch() {
                 );
             }
             let n = svc.dests().len();
-            if n > 0 && (x >> 20) % 3 == 0 {
+            if n > 0 && (x >> 20).is_multiple_of(3) {
                 let p = (x >> 33) as usize % n;
                 if svc.dests().get(p).unwrap().active_conns() > 0 {
                     svc.unbind(p, ConnKind::Active);
