@@ -372,8 +372,8 @@ proptest! {
     }
 }
 
-/// The registry's engine switches between the scan and the index as the list grows past 48
-/// destinations and shrinks under 32; its picks equal the kernel scan's all along.
+/// The registry's engine switches between the scan and the index as the list grows past 128
+/// destinations and shrinks under 96; its picks equal the kernel scan's all along.
 #[test]
 fn adaptive_engine_agrees_across_the_switch() {
     for name in ["lc", "wlc", "sed", "nq", "fo", "ovf"] {
@@ -417,7 +417,7 @@ fn adaptive_engine_agrees_across_the_switch() {
                 }
             }
         };
-        for i in 0..70u32 {
+        for i in 0..140u32 {
             let conf = DestConf {
                 weight: 1 + i % 5,
                 ..DestConf::default()
@@ -428,7 +428,7 @@ fn adaptive_engine_agrees_across_the_switch() {
                 step(&mut ipvs);
             }
         }
-        for i in 0..65u32 {
+        for i in 0..135u32 {
             let addr = IpAddr::V4(Ipv4Addr::from(0xc613_0000 + i));
             ipvs.del_dest(&key, addr, 80).unwrap();
             for _ in 0..3 {

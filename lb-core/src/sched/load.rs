@@ -237,10 +237,10 @@ impl<P: Policy> LoadIndex<P> {
 /// [`SCAN_BELOW`] it drops it again. Under a few dozen destinations the kernel's scan of a
 /// short list costs less than keeping ordered sets up to date on every bind and unbind
 /// (measured in `benches/benches/schedulers.rs`, see docs/schedulers.md).
-pub(crate) const INDEX_FROM: usize = 48;
+pub(crate) const INDEX_FROM: usize = 128;
 /// See [`INDEX_FROM`]; the gap between the two keeps a list that grows and shrinks around
 /// one size from rebuilding its index over and over.
-pub(crate) const SCAN_BELOW: usize = 32;
+pub(crate) const SCAN_BELOW: usize = 96;
 
 /// A least-connection scheduler's engine: the index, or the kernel's plain scan.
 #[derive(Debug)]

@@ -24,8 +24,8 @@ pub struct Sed {
 
 impl Sed {
     /// A sed scheduler over `dests` choosing exactly as the kernel: by the kernel's scan
-    /// while the list is short, from an O(log n) index once it is long (from 48
-    /// destinations; back to the scan under 32).
+    /// while the list is short, from an O(log n) index once it is long (from 128
+    /// destinations; back to the scan under 96).
     pub fn new(dests: &DestList) -> Self {
         Sed {
             picker: Picker::adaptive(dests),
