@@ -36,8 +36,8 @@ for name in NAMES:
 print("### Cost of one new connection (schedule + bind + unbind), median ns\n")
 print("\n".join(out))
 
-print("\n### Indexed pick against the kernel's linear scan (same run), median ns\n")
-print("| scheduler | servers | lb (indexed) | linear scan | linear / lb |")
+print("\n### lb against the kernel's linear scan (same run), median ns\n")
+print("| scheduler | servers | lb | linear scan | linear / lb |")
 print("|---|---:|---:|---:|---:|")
 for name in ["lc", "wlc", "sed", "nq", "fo", "ovf"]:
     for n in SIZES:
