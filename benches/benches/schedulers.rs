@@ -30,7 +30,9 @@ fn vip() -> ServiceKey {
 }
 
 fn server(i: usize) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 19, 0, 0)) + 1 + i as u32))
+    IpAddr::V4(Ipv4Addr::from(
+        u32::from(Ipv4Addr::new(198, 19, 0, 0)) + 1 + i as u32,
+    ))
 }
 
 /// A service with `n` real servers of weights 1..=4, switched to `scheduler` once they are
@@ -80,7 +82,10 @@ impl Cycle {
         let input = SchedInput {
             now: Time::from_millis(self.i as u64),
             vaddr: IpAddr::V4(Ipv4Addr::from(0xc613_0000 | (self.i & 0xff))),
-            ..SchedInput::tcp((IpAddr::V4(client), self.i as u16), (IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)), 80))
+            ..SchedInput::tcp(
+                (IpAddr::V4(client), self.i as u16),
+                (IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)), 80),
+            )
         };
         let svc = self.ipvs.service_mut(&vip()).unwrap();
         let pos = svc.schedule(&input);

@@ -72,7 +72,11 @@ fn wrr_vectors_of_section_17() {
     assert_eq!(code, 0);
     assert_eq!(picks(&out), "AABABCABCAABABCABC");
 
-    for (weights, expect) in [("4 2", "AABAAB"), ("5 1", "AAAAABAAAAAB"), ("1 1 1", "ABCABC")] {
+    for (weights, expect) in [
+        ("4 2", "AABAAB"),
+        ("5 1", "AAAAABAAAAAB"),
+        ("1 1 1", "ABCABC"),
+    ] {
         let ws: Vec<&str> = weights.split(' ').collect();
         let mut s = String::from("-A -t 198.18.0.1:80 -s rr\n");
         // Add in reverse so that list order is A, B, C.
@@ -202,8 +206,15 @@ fn workload_compares_schedulers_and_writes_svg() {
     let svg = dir.join("w.svg");
     let (out, err, code) = lb_sim(
         &[
-            "--workload", "--schedulers", "rr,wrr", "--weights", "2,1", "--conns", "300",
-            "--svg", svg.to_str().unwrap(),
+            "--workload",
+            "--schedulers",
+            "rr,wrr",
+            "--weights",
+            "2,1",
+            "--conns",
+            "300",
+            "--svg",
+            svg.to_str().unwrap(),
         ],
         "",
     );

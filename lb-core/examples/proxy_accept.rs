@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use lb_core::{ConnKind, DestConf, Family, FwdMethod, Ipvs, Protocol, SchedInput, ServiceConf, ServiceKey};
+use lb_core::{
+    ConnKind, DestConf, Family, FwdMethod, Ipvs, Protocol, SchedInput, ServiceConf, ServiceKey,
+};
 
 /// A backend that answers every connection with its own name, after a short pause.
 fn backend(name: &'static str) -> std::io::Result<SocketAddr> {
@@ -36,11 +38,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let vip = proxy.local_addr()?;
 
     // The IPVS model: one TCP service with wlc, two real servers.
-    let key = ServiceKey::Addr { proto: Protocol::Tcp, addr: vip.ip(), port: vip.port() };
+    let key = ServiceKey::Addr {
+        proto: Protocol::Tcp,
+        addr: vip.ip(),
+        port: vip.port(),
+    };
     let mut ipvs = Ipvs::new();
     ipvs.add_service(key, ServiceConf::with_scheduler(Family::V4, "wlc"))?;
     for (addr, weight) in [(a, 2), (b, 1)] {
-        let conf = DestConf { method: FwdMethod::Masq, weight, ..DestConf::default() };
+        let conf = DestConf {
+            method: FwdMethod::Masq,
+            weight,
+            ..DestConf::default()
+        };
         ipvs.add_dest(&key, addr.ip(), addr.port(), conf)?;
     }
     let ipvs = Arc::new(Mutex::new(ipvs));
@@ -49,13 +59,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proxy_ipvs = Arc::clone(&ipvs);
     let accept_loop = thread::spawn(move || {
         for _ in 0..CLIENTS {
-            let Ok((mut client, peer)) = proxy.accept() else { continue };
+            let Ok((mut client, peer)) = proxy.accept() else {
+                continue;
+            };
             // Pick a backend and count the connection on it.
             let (backend, id) = {
                 let mut ipvs = proxy_ipvs.lock().unwrap();
                 let svc = ipvs.service_mut(&key).unwrap();
                 let input = SchedInput::tcp((peer.ip(), peer.port()), (vip.ip(), vip.port()));
-                let Some(pos) = svc.schedule(&input) else { continue };
+                let Some(pos) = svc.schedule(&input) else {
+                    continue;
+                };
                 svc.bind(pos, ConnKind::Active);
                 let d = svc.dests().get(pos).unwrap();
                 (SocketAddr::new(d.addr(), d.port()), d.id())
@@ -92,7 +106,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     thread::sleep(Duration::from_millis(20));
     let ipvs = ipvs.lock().unwrap();
     for d in ipvs.service(&key).unwrap().dests().iter() {
-        println!("{}: active {} inactive {}", SocketAddr::new(d.addr(), d.port()), d.active_conns(), d.inactive_conns());
+        println!(
+            "{}: active {} inactive {}",
+            SocketAddr::new(d.addr(), d.port()),
+            d.active_conns(),
+            d.inactive_conns()
+        );
     }
     Ok(())
 }

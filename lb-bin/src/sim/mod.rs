@@ -22,7 +22,10 @@ pub fn main(args: &[String]) -> ExitCode {
     let (name, text) = match args {
         [] => ("<stdin>".to_string(), read_stdin()),
         [p] if p == "-" => ("<stdin>".to_string(), read_stdin()),
-        [p] => (p.clone(), std::fs::read_to_string(p).map_err(|e| e.to_string())),
+        [p] => (
+            p.clone(),
+            std::fs::read_to_string(p).map_err(|e| e.to_string()),
+        ),
         _ => {
             eprintln!("lb sim: expected one script file (or none for standard input)");
             return ExitCode::from(2);

@@ -6,7 +6,9 @@ use std::fmt;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 
-use lb_core::ipvsadm::{self, Command, ConnEntry, ListContext, ListTarget, Timeouts, WellKnownServices};
+use lb_core::ipvsadm::{
+    self, Command, ConnEntry, ListContext, ListTarget, Timeouts, WellKnownServices,
+};
 use lb_core::{ConnKind, DestId, Family, Ipvs, Protocol, SchedInput, ServiceKey, Time};
 
 /// A script line that could not be carried out.
@@ -53,8 +55,13 @@ fn parse_sockaddr(s: &str) -> Result<SocketAddr, String> {
 
 /// Parses the service part of a connect/close line: `-t|-u|--sctp-service VIP:PORT` or
 /// `-f MARK`; returns the key and the number of words used.
-fn parse_service(words: &[&str], client: Option<&SocketAddr>) -> Result<(ServiceKey, usize), String> {
-    let opt = *words.first().ok_or("missing service (-t, -u, --sctp-service or -f)")?;
+fn parse_service(
+    words: &[&str],
+    client: Option<&SocketAddr>,
+) -> Result<(ServiceKey, usize), String> {
+    let opt = *words
+        .first()
+        .ok_or("missing service (-t, -u, --sctp-service or -f)")?;
     let val = *words
         .get(1)
         .ok_or_else(|| format!("option {opt} needs a value"))?;

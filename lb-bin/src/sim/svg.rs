@@ -19,7 +19,9 @@ const TOP: f64 = 50.0;
 const GAP: f64 = 60.0;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Renders the runs as one SVG document.
