@@ -309,6 +309,39 @@ impl Ipvs {
         }
     }
 
+    /// A connection of destination `id` of service `key` becomes active or inactive (a
+    /// state-machine transition), wherever the destination now is: in the service's list or
+    /// in the trash.
+    pub fn set_activity(&mut self, key: &ServiceKey, id: DestId, now_active: bool) {
+        if let Some(svc) = self.service_mut(key) {
+            if let Some(pos) = svc.dests().position_of_id(id) {
+                svc.set_activity(pos, now_active);
+                return;
+            }
+        }
+        if let Some(t) = self.trash.iter_mut().find(|t| t.dest.id() == id) {
+            t.dest.set_activity(now_active);
+        }
+    }
+
+    /// The traffic counters of destination `id` of service `key`, in the service's list or
+    /// in the trash.
+    pub fn dest_stats_mut(&mut self, key: &ServiceKey, id: DestId) -> Option<&mut Stats> {
+        let in_list = self
+            .services
+            .iter()
+            .position(|s| s.key() == key)
+            .and_then(|i| Some((i, self.services[i].dests().position_of_id(id)?)));
+        match in_list {
+            Some((i, pos)) => self.services[i].dest_stats_mut(pos),
+            None => self
+                .trash
+                .iter_mut()
+                .find(|t| t.dest.id() == id)
+                .map(|t| &mut t.dest.stats),
+        }
+    }
+
     /// The trash timer (every 60 s in the kernel): frees destinations unreferenced for
     /// [`DEST_TRASH_PERIOD`]; and the schedulers' own timers (lblc/lblcr cache expiry).
     pub fn timer(&mut self, now: Time) {

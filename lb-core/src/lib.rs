@@ -11,7 +11,9 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod conn;
 pub mod dest;
+pub mod engine;
 pub mod error;
 pub mod estimator;
 pub mod hash;
@@ -23,7 +25,9 @@ pub mod service;
 pub mod stats;
 pub mod time;
 
-pub use dest::{ConnKind, DestConf, DestId, Destination, FwdMethod, TunnelConf, TunnelCsum, TunnelType};
+pub use dest::{
+    ConnKind, DestConf, DestId, Destination, FwdMethod, TunnelConf, TunnelCsum, TunnelType,
+};
 pub use error::Error;
 pub use ipvs::Ipvs;
 pub use sched::{SchedFlags, SchedInput, SchedParams, Scheduler};

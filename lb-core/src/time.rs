@@ -33,13 +33,19 @@ impl Time {
 impl Add<Duration> for Time {
     type Output = Time;
     fn add(self, d: Duration) -> Time {
-        Time(self.0.saturating_add(d.as_millis().min(u64::MAX as u128) as u64))
+        Time(
+            self.0
+                .saturating_add(d.as_millis().min(u64::MAX as u128) as u64),
+        )
     }
 }
 
 impl Sub<Duration> for Time {
     type Output = Time;
     fn sub(self, d: Duration) -> Time {
-        Time(self.0.saturating_sub(d.as_millis().min(u64::MAX as u128) as u64))
+        Time(
+            self.0
+                .saturating_sub(d.as_millis().min(u64::MAX as u128) as u64),
+        )
     }
 }

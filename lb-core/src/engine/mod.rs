@@ -1,0 +1,420 @@
+//! The IPVS engine without I/O: one packet summary in, one verdict out (spec §2, §4, §6,
+//! §9, §10, §12).
+//!
+//! [`Engine::process`] decides the fate of a packet exactly as the kernel's hooks do: a
+//! real server's reply to a NAT connection is translated back (`ip_vs_out_hook`); a
+//! client's packet follows its connection, or opens one through the service's scheduler and
+//! persistence template, or is left to the host, or is answered with an ICMP error
+//! (`ip_vs_in_hook`); ICMP errors are relayed along their connection. The engine keeps the
+//! connection table, runs the protocol state machines, moves the real servers' connection
+//! counters (and so their OVERLOAD flags), counts traffic, and applies the defenses.
+//!
+//! # Threads
+//!
+//! `process` takes `&self` and is meant to be called by several workers at once; a NAT
+//! reply may reach another worker than its request. The packet path takes:
+//! - one connection-shard lock (the shard of the packet's client), for every packet;
+//! - for a new connection: the lock of its persistence template's shard, and the model lock
+//!   once (the [`Ipvs`] table, whose schedulers and destination counters are mutable state;
+//!   a new connection is bound already counted as its first packet leaves it, active or
+//!   inactive, which is where the kernel's bind-then-move ends);
+//! - for a later state change that moves a destination between active and inactive, and
+//!   for an expiry: the model lock, briefly.
+//!
+//! A packet of an established connection that changes nothing takes only its shard lock.
+//! The model lock is one for all services, because the [`Ipvs`] table that `ipvsadm`
+//! edits, lists and saves is one structure; it is held for the length of a scheduler's
+//! choice or a counter move.
+//! The configuration reaches workers as an immutable snapshot, swapped whole by
+//! [`Engine::configure`]; each thread keeps the snapshot it last used and only reloads it
+//! when the generation counter says it changed. Traffic is counted per destination under
+//! the shard lock already held, and moved into the model's statistics when they are read.
+//! Locks are always taken in the order connection shard, template shard, model.
+//!
+//! # Time
+//!
+//! Every call takes the current [`Time`]. Connections expire when their timer runs out;
+//! [`Engine::housekeeping`] (call it every few tens of milliseconds, at least once a
+//! second) reaps them through the timer wheels and runs the once-a-second defense update,
+//! the 2-second rate estimator and the 60-second trash timer. Lookups check expiry
+//! themselves, so the rhythm of housekeeping only affects when memory comes back.
+//!
+//! ```
+//! use lb_core::engine::{Engine, EngineConfig, PacketMeta, Settings, Verdict};
+//! use lb_core::{ipvsadm, Ipvs, Time};
+//! let engine = Engine::new(Ipvs::new(), Settings::default(), EngineConfig::default());
+//! for line in ["-A -t 198.18.0.1:80 -s rr", "-a -t 198.18.0.1:80 -r 198.19.0.11:8080 -m"] {
+//!     let cmd = ipvsadm::parse(&line.split(' ').collect::<Vec<_>>()).unwrap();
+//!     engine.configure(|ipvs| ipvsadm::apply(ipvs, &cmd)).unwrap();
+//! }
+//! let client = ("198.18.1.1".parse().unwrap(), 40000);
+//! let vip = ("198.18.0.1".parse().unwrap(), 80);
+//! let syn = PacketMeta::tcp(client, vip, lb_core::proto::tcp::SYN, 60);
+//! match engine.process(&syn, Time::from_secs(1)) {
+//!     Verdict::Forward(f) => assert_eq!((f.daddr.to_string(), f.dport), ("198.19.0.11".to_string(), 8080)),
+//!     other => panic!("{other:?}"),
+//! }
+//! let conn = engine.connection(6, client, vip, Time::from_secs(1)).unwrap();
+//! assert_eq!(conn.state.name(), "SYN_RECV");
+//! ```
+
+mod counters;
+mod defense;
+mod housekeeping;
+mod icmp;
+mod inbound;
+mod lifecycle;
+mod listing;
+mod model;
+mod packet;
+mod reply;
+mod schedule;
+mod settings;
+mod snapshot;
+mod state;
+mod verdict;
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+pub use counters::DropCounts;
+pub use defense::DefenseStatus;
+pub use packet::{
+    IcmpInfo, InnerTuple, PacketMeta, Side, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP,
+    IPPROTO_TCP, IPPROTO_UDP,
+};
+pub use settings::{DefenseMode, InvalidSetting, Settings, DEFAULT_AMEMTHRESH};
+pub use verdict::{DropReason, Forward, IcmpKind, IcmpSend, Reply, TunnelIcmp, Verdict};
+
+use crate::conn::{ConnTable, V4, V6};
+use crate::dest::Destination;
+use crate::error::Error;
+use crate::estimator::Rates;
+use crate::ipvs::Ipvs;
+use crate::proto::{TimeoutOutOfRange, UserTimeouts};
+use crate::service::{Service, ServiceKey};
+use crate::time::Time;
+use counters::DropCounters;
+use defense::Defense;
+use housekeeping::Housekeeping;
+use model::{EstimatorOf, Model};
+use snapshot::Snapshot;
+
+/// How the engine is built (fixed for its life).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// log2 of the number of shards of the connection table (at most 8). More shards, less
+    /// waiting between workers; each costs a few hundred bytes while empty.
+    pub shard_bits: u32,
+    /// Seed of the table's hash functions. Give a random one in a director, so that nobody
+    /// can craft flows that collide.
+    pub hash_seed: u64,
+}
+
+impl Default for EngineConfig {
+    /// 64 shards, a fixed seed.
+    fn default() -> Self {
+        EngineConfig {
+            shard_bits: 6,
+            hash_seed: 0x6c62_2d63_6f6e_6e73,
+        }
+    }
+}
+
+/// A source of engine identities, for the per-thread snapshot cache.
+static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
+
+struct CachedSnapshot {
+    engine: u64,
+    generation: u64,
+    snapshot: Arc<Snapshot>,
+}
+
+thread_local! {
+    static SNAPSHOT: RefCell<Option<CachedSnapshot>> = const { RefCell::new(None) };
+}
+
+/// The IPVS engine: configuration, connection table, counters.
+#[derive(Debug)]
+pub struct Engine {
+    id: u64,
+    table: ConnTable,
+    model: Mutex<Model>,
+    published: RwLock<Arc<Snapshot>>,
+    generation: AtomicU64,
+    drops: DropCounters,
+    defense: Defense,
+    housekeeping: Mutex<Housekeeping>,
+    nodest_flush: AtomicBool,
+}
+
+impl std::fmt::Debug for CachedSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedSnapshot")
+            .field("engine", &self.engine)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine over `ipvs` with `settings`.
+    pub fn new(ipvs: Ipvs, settings: Settings, config: EngineConfig) -> Engine {
+        let table = ConnTable::new(config.shard_bits, config.hash_seed, settings.memory_budget);
+        let mut model = Model::new(ipvs, settings);
+        let snapshot = Arc::new(model.snapshot());
+        let engine = Engine {
+            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+            table,
+            model: Mutex::new(model),
+            published: RwLock::new(snapshot),
+            generation: AtomicU64::new(1),
+            drops: DropCounters::default(),
+            defense: Defense::default(),
+            housekeeping: Mutex::new(Housekeeping::default()),
+            nodest_flush: AtomicBool::new(false),
+        };
+        engine.update_defense();
+        engine
+    }
+
+    /// The model lock (a poisoned lock is taken over: the model is consistent between
+    /// operations).
+    fn model(&self) -> MutexGuard<'_, Model> {
+        self.model.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The model lock, after the traffic the packet path counted in every shard was moved
+    /// into the model's statistics. (The shards are drained before the model is locked:
+    /// locks are only ever taken shard first.)
+    fn model_folded(&self) -> MutexGuard<'_, Model> {
+        let mut drained = Vec::new();
+        for i in 0..self.table.conns.count() {
+            self.table.conns.lock(i).traffic.drain(&mut drained);
+        }
+        let mut m = self.model();
+        m.fold(&drained);
+        m
+    }
+
+    /// The latest published snapshot, from the lock.
+    fn current_snapshot(&self) -> Arc<Snapshot> {
+        let g = self.published.read().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(&g)
+    }
+
+    /// Runs the packet path with this thread's snapshot of the configuration, reloading it
+    /// first if a newer one was published (no shared counter is touched otherwise).
+    fn dispatch_cached(&self, pkt: &PacketMeta, now: Time) -> Verdict {
+        let generation = self.generation.load(Ordering::Acquire);
+        let done = SNAPSHOT
+            .try_with(|cell| {
+                let mut slot = cell.try_borrow_mut().ok()?;
+                let fresh =
+                    matches!(&*slot, Some(c) if c.engine == self.id && c.generation == generation);
+                if !fresh {
+                    *slot = Some(CachedSnapshot {
+                        engine: self.id,
+                        generation,
+                        snapshot: self.current_snapshot(),
+                    });
+                }
+                let cached = slot.as_ref()?;
+                Some(self.dispatch(&cached.snapshot, pkt, now))
+            })
+            .ok()
+            .flatten();
+        match done {
+            Some(v) => v,
+            None => self.dispatch(&self.current_snapshot(), pkt, now),
+        }
+    }
+
+    /// Publishes the model's configuration to the packet path.
+    fn publish(&self, model: &mut Model) {
+        let snapshot = Arc::new(model.snapshot());
+        let mut g = self.published.write().unwrap_or_else(|p| p.into_inner());
+        *g = snapshot;
+        drop(g);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Decides the fate of one packet at time `now`.
+    pub fn process(&self, pkt: &PacketMeta, now: Time) -> Verdict {
+        let verdict = self.dispatch_cached(pkt, now);
+        match verdict {
+            Verdict::Drop(reason) | Verdict::SendIcmp(IcmpSend { reason, .. }) => {
+                self.drops.count(reason)
+            }
+            _ => {}
+        }
+        verdict
+    }
+
+    fn dispatch(&self, snap: &Snapshot, pkt: &PacketMeta, now: Time) -> Verdict {
+        match (pkt.src, pkt.dst) {
+            (std::net::IpAddr::V4(_), std::net::IpAddr::V4(_)) => {
+                self.dispatch_in::<V4>(snap, pkt, now)
+            }
+            (std::net::IpAddr::V6(_), std::net::IpAddr::V6(_)) => {
+                self.dispatch_in::<V6>(snap, pkt, now)
+            }
+            _ => Verdict::Pass,
+        }
+    }
+
+    fn dispatch_in<A: crate::conn::InShard>(
+        &self,
+        snap: &Snapshot,
+        pkt: &PacketMeta,
+        now: Time,
+    ) -> Verdict {
+        if pkt.protocol == IPPROTO_ICMP || pkt.protocol == IPPROTO_ICMPV6 {
+            return match pkt.icmp {
+                Some(info) => self.icmp::<A>(snap, pkt, &info, now),
+                None => Verdict::Pass,
+            };
+        }
+        if !matches!(pkt.protocol, IPPROTO_TCP | IPPROTO_UDP | IPPROTO_SCTP) {
+            return Verdict::Pass;
+        }
+        if pkt.side != Side::Client {
+            if let Some(v) = self.reply::<A>(snap, pkt, now) {
+                return v;
+            }
+            if let Some(v) = self.nat_icmp_send(snap, pkt) {
+                return v;
+            }
+        }
+        self.inbound::<A>(snap, pkt, now)
+    }
+
+    /// Changes the configuration: `f` edits the [`Ipvs`] table (an `ipvsadm` command, for
+    /// instance through [`crate::ipvsadm::apply`]); the result is published to the packet
+    /// path before this returns. Use [`Engine::zero`] for `-Z`, which also resets rates.
+    pub fn configure<R>(&self, f: impl FnOnce(&mut Ipvs) -> R) -> R {
+        let mut m = self.model_folded();
+        let trash_before: Vec<_> = m.ipvs.trash().iter().map(|t| t.dest.id()).collect();
+        let r = f(&mut m.ipvs);
+        let deleted = m
+            .ipvs
+            .trash()
+            .iter()
+            .any(|t| !trash_before.contains(&t.dest.id()));
+        if deleted && m.settings.expire_nodest_conn {
+            self.nodest_flush.store(true, Ordering::Relaxed);
+        }
+        self.publish(&mut m);
+        r
+    }
+
+    /// Reads the configuration and its counters (traffic counted so far folded in): `f`
+    /// gets the table and the rates of a service (`None`) or of one of its real servers —
+    /// what [`crate::ipvsadm::ListContext`] takes.
+    pub fn read<R>(
+        &self,
+        f: impl FnOnce(&Ipvs, &dyn Fn(&Service, Option<&Destination>) -> Rates) -> R,
+    ) -> R {
+        let m = self.model_folded();
+        let m = &*m;
+        let rates = |s: &Service, d: Option<&Destination>| match d {
+            Some(d) => m.rates(EstimatorOf::Dest(d.id())),
+            None => m.rates(EstimatorOf::Service(*s.key())),
+        };
+        f(&m.ipvs, &rates)
+    }
+
+    /// The director-wide rates.
+    pub fn total_rates(&self) -> Rates {
+        self.model().rates(EstimatorOf::Total)
+    }
+
+    /// `ipvsadm -Z`: zeroes the counters and rates of one service and its real servers, or
+    /// of everything.
+    pub fn zero(&self, key: Option<&ServiceKey>) -> Result<(), Error> {
+        let mut m = self.model_folded();
+        m.ipvs.zero(key)?;
+        m.zero_estimators(key);
+        Ok(())
+    }
+
+    /// The settings in force (the automatic defense modes show 2 while active, as the
+    /// kernel's sysctls do).
+    pub fn settings(&self) -> Settings {
+        self.model().settings.clone()
+    }
+
+    /// Replaces the settings; the defenses are re-evaluated at once (as writing a defense
+    /// sysctl does).
+    pub fn set_settings(&self, settings: Settings) {
+        self.table.budget.set_limit(settings.memory_budget);
+        let mut m = self.model();
+        m.settings = settings;
+        self.publish(&mut m);
+        drop(m);
+        self.update_defense();
+    }
+
+    /// `ipvsadm --set tcp tcpfin udp`.
+    pub fn set_timeouts(&self, timeouts: UserTimeouts) -> Result<(), TimeoutOutOfRange> {
+        let mut m = self.model();
+        m.settings.timeouts.set(timeouts)?;
+        self.publish(&mut m);
+        Ok(())
+    }
+
+    /// Packets dropped so far, by reason.
+    pub fn drop_counts(&self) -> DropCounts {
+        self.drops.snapshot()
+    }
+
+    /// The defenses' state.
+    pub fn defense_status(&self) -> DefenseStatus {
+        let low = self.table.budget.available() < self.model().settings.amemthresh;
+        self.defense.status(low)
+    }
+
+    /// Bytes the connection table has allocated (entries, indexes, timer wheels).
+    pub fn memory_used(&self) -> usize {
+        self.table.budget.used()
+    }
+
+    /// Number of connections and of persistence templates in the table (expired entries
+    /// not yet reaped included).
+    pub fn entry_counts(&self) -> (usize, usize) {
+        let count = |shards: &crate::conn::Shards| {
+            (0..shards.count())
+                .map(|i| {
+                    let s = shards.lock(i);
+                    s.v4.len() + s.v6.len()
+                })
+                .sum()
+        };
+        (count(&self.table.conns), count(&self.table.templates))
+    }
+
+    /// The once-a-second defense update (`update_defense_level`).
+    fn update_defense(&self) -> DefenseStatus {
+        let available = self.table.budget.available();
+        let mut m = self.model();
+        let before = (
+            m.settings.drop_entry,
+            m.settings.drop_packet,
+            m.settings.secure_tcp,
+        );
+        let status = {
+            let Model { settings, .. } = &mut *m;
+            self.defense.update(settings, available)
+        };
+        let after = (
+            m.settings.drop_entry,
+            m.settings.drop_packet,
+            m.settings.secure_tcp,
+        );
+        if before != after {
+            self.publish(&mut m);
+        }
+        status
+    }
+}
