@@ -1,10 +1,12 @@
 //! `lb`: a userspace IP Virtual Server.
 //!
-//! Subcommands: `sim` (the scheduler simulator). The director, the ipvsadm-compatible
-//! client, the real-server helper and the demo are added by later work.
+//! Subcommands: `sim` (the scheduler simulator), `replay` (a capture run through the packet
+//! path). The director, the ipvsadm-compatible client, the real-server helper and the demo
+//! are added by later work.
 
 use std::process::ExitCode;
 
+mod replay;
 mod sim;
 
 const USAGE: &str = "\
@@ -16,6 +18,9 @@ Usage:
   lb sim --workload [OPTIONS]
                            generate a seeded workload, run it through several
                            schedulers at once, print a per-server table
+  lb replay --rules FILE --in IN.pcap --out OUT.pcap [--config FILE] [OPTIONS]
+                           run a capture through the director's packet path and
+                           write what it sends (see 'lb replay --help')
   lb help                  this text
 
 Workload options:
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("sim") => sim::main(&args[1..]),
+        Some("replay") => replay::main(&args[1..]),
         Some("help") | Some("-h") | Some("--help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS

@@ -16,6 +16,7 @@
 
 pub mod link;
 pub mod neigh;
+pub mod path;
 pub mod pcap;
 pub mod rewrite;
 #[allow(unsafe_code)]
