@@ -129,10 +129,8 @@ impl Ipvs {
         }
         let sched = crate::sched::new(&conf.scheduler, &Default::default(), &self.params)?;
         Self::check_netmask(&key, &conf)?;
-        let mut svc = Service::new(key, conf, sched);
         // Destinations parked in the trash for this identity stay there until re-added (§1.5).
-        svc.stats = Stats::default();
-        self.services.push(svc);
+        self.services.push(Service::new(key, conf, sched));
         Ok(())
     }
 
