@@ -58,6 +58,7 @@
 //! assert_eq!(conn.state.name(), "SYN_RECV");
 //! ```
 
+mod admin;
 mod counters;
 mod defense;
 mod housekeeping;
@@ -78,6 +79,7 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+pub use admin::{Invocation, SYNC_NOT_SUPPORTED};
 pub use counters::DropCounts;
 pub use defense::DefenseStatus;
 pub use packet::{
