@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod alloc;
 pub mod link;
 pub mod neigh;
 pub mod path;

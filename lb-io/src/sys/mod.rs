@@ -10,8 +10,10 @@
 //! - [`ring_map`]: the RX and TX rings mapped into our memory, with acquire / release
 //!   access to the status word of each slot;
 //! - [`netns`]: moving the calling thread into another network namespace;
-//! - [`process`]: the effective user id and the page size.
+//! - [`process`]: the effective user id and the page size;
+//! - [`counting_alloc`]: the system allocator with live and peak byte counters.
 
+pub mod counting_alloc;
 pub(crate) mod netns;
 pub(crate) mod packet_socket;
 pub(crate) mod process;
