@@ -13,7 +13,8 @@ const USAGE: &str = "\
 lb: Linux IP Virtual Server in userspace
 
 Usage:
-  lb sim [SCRIPT]          run a script of ipvsadm commands and connect/close lines
+  lb sim [SCRIPT]          run a script of ipvsadm commands and connect/close/advance
+                           lines against the engine on a simulated clock
                            (SCRIPT omitted or '-': read standard input)
   lb sim --workload [OPTIONS]
                            generate a seeded workload, run it through several
@@ -35,10 +36,15 @@ Workload options:
   --svg FILE               also write the plot as SVG to FILE
 
 Script lines (see docs/sim.md):
-  any ipvsadm command as 'ipvsadm -R' reads it (-A -E -D -C -a -e -d -Z -L/-l)
+  any ipvsadm command as 'ipvsadm -R' reads it (-A -E -D -C -a -e -d -Z --set -L/-l -S)
   connect -t|-u|--sctp-service VIP:PORT CLIENT:PORT
-  connect -f MARK CLIENT:PORT
-  close CLIENT:PORT -t|-u|--sctp-service VIP:PORT   (or -f MARK)
+                           open a connection (TCP handshake, UDP datagram, SCTP
+                           INIT...COOKIE ACK); prints the real server or '-'
+  connect -f MARK CLIENT:PORT [DADDR:DPORT]
+  close CLIENT:PORT -t|-u|--sctp-service VIP:PORT   (or -f MARK [DADDR:DPORT])
+                           TCP FIN exchange, SCTP SHUTDOWN exchange (not UDP)
+  advance SECONDS          move the clock on (connections, templates expire,
+                           the rate estimator runs)
   # comments and blank lines
 ";
 

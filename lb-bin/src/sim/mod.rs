@@ -6,6 +6,7 @@ use std::process::ExitCode;
 pub mod rng;
 pub mod script;
 pub mod svg;
+pub mod traffic;
 pub mod workload;
 
 /// Entry point of `lb sim ARGS`.
