@@ -6,6 +6,7 @@
 
 use std::process::ExitCode;
 
+mod realserver;
 mod replay;
 mod sim;
 
@@ -22,6 +23,8 @@ Usage:
   lb replay --rules FILE --in IN.pcap --out OUT.pcap [--config FILE] [OPTIONS]
                            run a capture through the director's packet path and
                            write what it sends (see 'lb replay --help')
+  lb realserver setup|check|teardown --mode dr|tun --vip ADDR [--dev NAME]
+                           prepare, check or undo a real server (see 'lb realserver help')
   lb help                  this text
 
 Workload options:
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("sim") => sim::main(&args[1..]),
         Some("replay") => replay::main(&args[1..]),
+        Some("realserver") => realserver::main(&args[1..]),
         Some("help") | Some("-h") | Some("--help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS

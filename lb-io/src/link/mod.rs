@@ -29,23 +29,32 @@
 //!   replay ([`pcap_link`]).
 //!
 //! [`netns`] moves a thread into a named network namespace, which the tests and the lab use
-//! to open links inside namespaces.
+//! to open links inside namespaces. [`PollSet`] waits on several links at once;
+//! [`interface_addresses`] lists the kernel's addresses of its interfaces.
+//! [`tun`] and [`raw_ip`] are what a real server without the kernel's `ipip` module
+//! decapsulates tunnelled packets with (a TUN device and raw IP sockets).
 
+pub mod addresses;
 pub mod error;
 pub mod frame;
 pub mod memory;
 pub mod netns;
 pub mod packet;
 pub mod pcap_link;
+pub mod poll;
+pub mod raw_ip;
 pub mod stats;
+pub mod tun;
 
 use std::time::Duration;
 
+pub use addresses::{interface_addresses, InterfaceAddress};
 pub use error::LinkError;
 pub use frame::{PacketType, RxChecksum, RxFrame, RxMeta, Timestamp};
 pub use memory::MemoryLink;
 pub use packet::{Fanout, PacketConfig, PacketLink, RingSize, TxRetry};
 pub use pcap_link::PcapLink;
+pub use poll::PollSet;
 pub use stats::LinkStats;
 
 /// The transmit side of a link: queues frames for sending.

@@ -3,6 +3,8 @@
 //! allocation per packet.
 //!
 //! - [`nat_in`] / [`nat_out`] rewrite a NAT request / reply in place ([`nat`]);
+//! - [`decap::decapsulate`] takes the inner packet out of an IPIP / IPv6-in-IP packet, as
+//!   a real server's tunnel device does ([`decap`]);
 //! - [`direct_route`] forwards in place with a new Ethernet destination ([`dr`]);
 //! - [`tunnel()`] encapsulates into a caller's buffer: IPIP, GUE or GRE, IPv4 or IPv6 outside
 //!   either family ([`tunnel`](mod@tunnel));
@@ -18,6 +20,7 @@
 //! Inputs are small values a caller fills from the engine's verdict and its routing; outputs
 //! are frame lengths. VLAN tags of the received frame are kept.
 
+pub mod decap;
 pub mod dr;
 pub mod error;
 pub(crate) mod frame;

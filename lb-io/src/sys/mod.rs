@@ -11,10 +11,18 @@
 //!   access to the status word of each slot;
 //! - [`netns`]: moving the calling thread into another network namespace;
 //! - [`process`]: the effective user id and the page size;
-//! - [`counting_alloc`]: the system allocator with live and peak byte counters.
+//! - [`counting_alloc`]: the system allocator with live and peak byte counters;
+//! - [`poll`]: waiting on several descriptors at once;
+//! - [`ifaddrs`]: the addresses of the network interfaces;
+//! - [`tun`]: attaching to a TUN device (TUNSETIFF);
+//! - [`raw_ip`]: raw IP sockets for one protocol.
 
 pub mod counting_alloc;
+pub(crate) mod ifaddrs;
 pub(crate) mod netns;
 pub(crate) mod packet_socket;
+pub(crate) mod poll;
 pub(crate) mod process;
+pub(crate) mod raw_ip;
 pub(crate) mod ring_map;
+pub(crate) mod tun;
