@@ -6,6 +6,8 @@
 
 use std::process::ExitCode;
 
+mod director;
+mod ipvsadm_client;
 mod realserver;
 mod replay;
 mod sim;
@@ -25,6 +27,9 @@ Usage:
                            write what it sends (see 'lb replay --help')
   lb realserver setup|check|teardown --mode dr|tun --vip ADDR [--dev NAME]
                            prepare, check or undo a real server (see 'lb realserver help')
+  lb director [OPTIONS]    run the director daemon (see 'lb director --help')
+  lb ipvsadm ARGS...       send an ipvsadm command to the running director
+                           (also: this binary started under the name 'ipvsadm')
   lb help                  this text
 
 Workload options:
@@ -52,8 +57,17 @@ Script lines (see docs/sim.md):
 ";
 
 fn main() -> ExitCode {
+    let argv0 = std::env::args_os()
+        .next()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if std::path::Path::new(&argv0).file_name() == Some(std::ffi::OsStr::new("ipvsadm")) {
+        return ipvsadm_client::main(&argv0, &args);
+    }
     match args.first().map(String::as_str) {
+        Some("director") => director::main(&args[1..]),
+        Some("ipvsadm") => ipvsadm_client::main("ipvsadm", &args[1..]),
         Some("sim") => sim::main(&args[1..]),
         Some("replay") => replay::main(&args[1..]),
         Some("realserver") => realserver::main(&args[1..]),

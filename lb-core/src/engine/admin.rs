@@ -129,7 +129,7 @@ impl Engine {
                 Err(e) => Invocation::err(&e.to_string(), e.exit_code()),
             },
             Command::Help => Invocation::out(ipvsadm::help_text(program)),
-            Command::Version => Invocation::out(format!("{}\n", ipvsadm::version_text())),
+            Command::Version => Invocation::out(ipvsadm::version_text()),
             Command::StartDaemon(_) | Command::StopDaemon { .. } => {
                 Invocation::err(SYNC_NOT_SUPPORTED, 255)
             }
@@ -265,6 +265,15 @@ mod tests {
         assert_eq!(
             run(&e, "-S -n").stdout,
             "-A -t 198.18.0.1:80 -s rr\n-a -t 198.18.0.1:80 -r 198.19.0.1:80 -g -w 1\n"
+        );
+    }
+
+    #[test]
+    fn version_is_one_line() {
+        let r = run(&engine(), "-v");
+        assert_eq!(
+            r.stdout,
+            "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n"
         );
     }
 

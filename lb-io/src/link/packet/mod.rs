@@ -25,6 +25,7 @@ mod rx;
 mod tx;
 
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 pub use config::{Fanout, PacketConfig, RingSize, TxRetry};
@@ -213,6 +214,14 @@ impl PacketLink {
             socket: &self.socket,
             stats: &mut self.stats,
         }
+    }
+}
+
+/// The socket, to wait on it together with other descriptors
+/// ([`PollSet`](crate::link::PollSet)); it is readable when a frame waits in the RX ring.
+impl AsFd for PacketLink {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
     }
 }
 
