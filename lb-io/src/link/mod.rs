@@ -26,7 +26,9 @@
 //! - [`PacketLink`]: an AF_PACKET socket with TPACKET_V2 RX and TX rings ([`packet`]);
 //! - [`MemoryLink`]: queues of frames, for tests ([`memory`]);
 //! - [`PcapLink`]: frames read from one pcap file and written to another, for offline
-//!   replay ([`pcap_link`]).
+//!   replay ([`pcap_link`]);
+//! - `XdpLink` (feature `xdp`): an AF_XDP socket and the XDP program redirecting an
+//!   interface queue's frames to it (`xdp`).
 //!
 //! [`netns`] moves a thread into a named network namespace, which the tests and the lab use
 //! to open links inside namespaces. [`PollSet`] waits on several links at once;
@@ -45,6 +47,8 @@ pub mod poll;
 pub mod raw_ip;
 pub mod stats;
 pub mod tun;
+#[cfg(feature = "xdp")]
+pub mod xdp;
 
 use std::time::Duration;
 
@@ -56,6 +60,8 @@ pub use packet::{Fanout, PacketConfig, PacketLink, RingSize, TxRetry};
 pub use pcap_link::PcapLink;
 pub use poll::PollSet;
 pub use stats::LinkStats;
+#[cfg(feature = "xdp")]
+pub use xdp::{XdpConfig, XdpLink};
 
 /// The transmit side of a link: queues frames for sending.
 ///

@@ -15,8 +15,12 @@
 //! - [`poll`]: waiting on several descriptors at once;
 //! - [`ifaddrs`]: the addresses of the network interfaces;
 //! - [`tun`]: attaching to a TUN device (TUNSETIFF);
-//! - [`raw_ip`]: raw IP sockets for one protocol.
+//! - [`raw_ip`]: raw IP sockets for one protocol;
+//! - `bpf`, `xdp_socket`, `xdp_ring` (feature `xdp`): the `bpf()` commands, the AF_XDP
+//!   socket, and the UMEM and rings it shares with the kernel.
 
+#[cfg(feature = "xdp")]
+pub(crate) mod bpf;
 pub mod counting_alloc;
 pub(crate) mod ifaddrs;
 pub(crate) mod netns;
@@ -26,3 +30,7 @@ pub(crate) mod process;
 pub(crate) mod raw_ip;
 pub(crate) mod ring_map;
 pub(crate) mod tun;
+#[cfg(feature = "xdp")]
+pub(crate) mod xdp_ring;
+#[cfg(feature = "xdp")]
+pub(crate) mod xdp_socket;

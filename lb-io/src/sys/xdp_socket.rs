@@ -1,0 +1,259 @@
+//! An AF_XDP socket, and the system calls a link makes on it.
+
+use std::io;
+use std::mem::size_of;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use libc::{c_int, c_void, socklen_t};
+
+use super::packet_socket::Readiness;
+
+/// An open AF_XDP socket, closed on drop (which also takes it out of every XSKMAP).
+#[derive(Debug)]
+pub(crate) struct XdpSocket {
+    fd: OwnedFd,
+}
+
+impl XdpSocket {
+    /// Opens an AF_XDP socket: it receives nothing until bound to a queue of an interface.
+    pub(crate) fn open() -> io::Result<XdpSocket> {
+        // SAFETY: socket takes three integers and returns a new descriptor or -1.
+        let fd = unsafe { libc::socket(libc::AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by socket, is open, and nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(XdpSocket { fd })
+    }
+
+    fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// `setsockopt(SOL_XDP, name)` with the bytes of `value`.
+    pub(crate) fn set_option<T: Copy>(&self, name: c_int, value: &T) -> io::Result<()> {
+        let len = socklen_t::try_from(size_of::<T>())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: `value` is a live, initialised `T` of exactly `len` bytes, borrowed for the
+        // call; the kernel only reads it.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.raw(),
+                libc::SOL_XDP,
+                name,
+                (value as *const T).cast::<c_void>(),
+                len,
+            )
+        };
+        check(rc).map(drop)
+    }
+
+    /// `getsockopt(SOL_XDP, name)` into a `T`; fails unless the kernel wrote exactly
+    /// `size_of::<T>()` bytes (an older layout of the structure).
+    fn get_option<T: Copy>(&self, name: c_int, mut value: T) -> io::Result<T> {
+        let want = socklen_t::try_from(size_of::<T>())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let mut len = want;
+        // SAFETY: `value` and `len` are live and writable for the call; the kernel writes at
+        // most `len` bytes into `value` (a plain-data struct, any bytes valid) and the
+        // written length into `len`.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.raw(),
+                libc::SOL_XDP,
+                name,
+                (&mut value as *mut T).cast::<c_void>(),
+                &mut len,
+            )
+        };
+        check(rc)?;
+        if len != want {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the kernel's AF_XDP structures are of an older layout",
+            ));
+        }
+        Ok(value)
+    }
+
+    /// Where the producer, consumer, flags and descriptors of each ring lie in its mapping
+    /// (XDP_MMAP_OFFSETS).
+    pub(crate) fn mmap_offsets(&self) -> io::Result<libc::xdp_mmap_offsets> {
+        let zero = libc::xdp_ring_offset {
+            producer: 0,
+            consumer: 0,
+            desc: 0,
+            flags: 0,
+        };
+        self.get_option(
+            libc::XDP_MMAP_OFFSETS,
+            libc::xdp_mmap_offsets {
+                rx: zero,
+                tx: zero,
+                fr: zero,
+                cr: zero,
+            },
+        )
+    }
+
+    /// The socket's counters (XDP_STATISTICS), counted since it was opened.
+    pub(crate) fn statistics(&self) -> io::Result<libc::xdp_statistics> {
+        self.get_option(
+            libc::XDP_STATISTICS,
+            libc::xdp_statistics {
+                rx_dropped: 0,
+                rx_invalid_descs: 0,
+                tx_invalid_descs: 0,
+                rx_ring_full: 0,
+                rx_fill_ring_empty_descs: 0,
+                tx_ring_empty_descs: 0,
+            },
+        )
+    }
+
+    /// Whether the socket was bound in zero-copy mode (XDP_OPTIONS).
+    pub(crate) fn zero_copy(&self) -> io::Result<bool> {
+        let options = self.get_option(libc::XDP_OPTIONS, libc::xdp_options { flags: 0 })?;
+        Ok(options.flags & libc::XDP_OPTIONS_ZEROCOPY != 0)
+    }
+
+    /// Binds the socket to receive queue `queue` of interface `ifindex`, with the
+    /// `XDP_*` bind `flags`.
+    pub(crate) fn bind(&self, ifindex: u32, queue: u32, flags: u16) -> io::Result<()> {
+        let addr = libc::sockaddr_xdp {
+            sxdp_family: libc::AF_XDP as u16,
+            sxdp_flags: flags,
+            sxdp_ifindex: ifindex,
+            sxdp_queue_id: queue,
+            sxdp_shared_umem_fd: 0,
+        };
+        let len = size_of::<libc::sockaddr_xdp>() as socklen_t;
+        // SAFETY: `addr` is a fully initialised sockaddr_xdp of `len` bytes, borrowed for the
+        // call; the kernel only reads it.
+        let rc = unsafe {
+            libc::bind(
+                self.raw(),
+                (&addr as *const libc::sockaddr_xdp).cast::<libc::sockaddr>(),
+                len,
+            )
+        };
+        check(rc).map(drop)
+    }
+
+    /// Asks the kernel to send what the TX ring holds: `sendto(fd, NULL, 0,
+    /// MSG_DONTWAIT, NULL, 0)`.
+    pub(crate) fn kick_tx(&self) -> io::Result<()> {
+        // SAFETY: a null buffer of length 0 and a null address are never read; an AF_XDP
+        // socket takes its frames from the TX ring.
+        let rc = unsafe {
+            libc::sendto(
+                self.raw(),
+                std::ptr::null(),
+                0,
+                libc::MSG_DONTWAIT,
+                std::ptr::null(),
+                0,
+            )
+        };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Wakes the driver up to fill the RX ring (when the fill ring asks for it):
+    /// `recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL)`.
+    pub(crate) fn wake_rx(&self) -> io::Result<()> {
+        // SAFETY: a null buffer of length 0 is never written; null address pointers ask for
+        // no address.
+        let rc = unsafe {
+            libc::recvfrom(
+                self.raw(),
+                std::ptr::null_mut(),
+                0,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Takes the socket's pending error (SO_ERROR), if there is one.
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let mut code: c_int = 0;
+        let mut len = size_of::<c_int>() as socklen_t;
+        // SAFETY: `code` and `len` are live and writable for the call; the kernel writes at
+        // most `len` bytes into `code`.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.raw(),
+                libc::SOL_SOCKET,
+                libc::SO_ERROR,
+                (&mut code as *mut c_int).cast::<c_void>(),
+                &mut len,
+            )
+        };
+        check(rc)?;
+        Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
+    }
+
+    /// Waits up to `timeout` until the RX ring has a frame (if `read`) or the TX ring
+    /// room (if `write`), or the socket an error. An interrupted wait reports nothing ready.
+    pub(crate) fn wait(&self, read: bool, write: bool, timeout: Duration) -> io::Result<Readiness> {
+        let mut events: libc::c_short = 0;
+        if read {
+            events |= libc::POLLIN;
+        }
+        if write {
+            events |= libc::POLLOUT;
+        }
+        let mut pfd = libc::pollfd {
+            fd: self.raw(),
+            events,
+            revents: 0,
+        };
+        let ts = libc::timespec {
+            tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_nsec: libc::c_long::from(timeout.subsec_nanos().min(999_999_999) as i32),
+        };
+        // SAFETY: `pfd` is one live pollfd and `ts` a live timespec, both borrowed for the
+        // call; a null signal mask leaves the mask unchanged.
+        let rc = unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
+        if rc < 0 {
+            let err = io::Error::last_os_error();
+            return if err.kind() == io::ErrorKind::Interrupted {
+                Ok(Readiness::default())
+            } else {
+                Err(err)
+            };
+        }
+        Ok(Readiness {
+            readable: pfd.revents & libc::POLLIN != 0,
+            writable: pfd.revents & libc::POLLOUT != 0,
+            error: pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0,
+        })
+    }
+}
+
+impl AsFd for XdpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// The result of a system call returning -1 on error.
+fn check(rc: c_int) -> io::Result<c_int> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
