@@ -6,6 +6,7 @@
 
 use std::process::ExitCode;
 
+mod demo;
 mod director;
 mod ipvsadm_client;
 mod realserver;
@@ -30,6 +31,9 @@ Usage:
   lb director [OPTIONS]    run the director daemon (see 'lb director --help')
   lb ipvsadm ARGS...       send an ipvsadm command to the running director
                            (also: this binary started under the name 'ipvsadm')
+  lb demo [--mode nat|dr|tun] [-s SCHED] [--requests N]
+                           build a lab of network namespaces, run a director in it
+                           and show which real server answers (needs root)
   lb help                  this text
 
 Workload options:
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Some("sim") => sim::main(&args[1..]),
         Some("replay") => replay::main(&args[1..]),
         Some("realserver") => realserver::main(&args[1..]),
+        Some("demo") => demo::main(&args[1..]),
         Some("help") | Some("-h") | Some("--help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
