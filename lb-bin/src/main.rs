@@ -1,8 +1,9 @@
 //! `lb`: a userspace IP Virtual Server.
 //!
-//! Subcommands: `sim` (the scheduler simulator), `replay` (a capture run through the packet
-//! path). The director, the ipvsadm-compatible client, the real-server helper and the demo
-//! are added by later work.
+//! Subcommands: `director` (the daemon), `ipvsadm` (the admin client; also when started
+//! under the name `ipvsadm`), `realserver` (a real server's set-up and the userspace IPIP
+//! decapsulator), `demo` (a lab in network namespaces), `sim` (the scheduler simulator),
+//! `replay` (a capture run through the packet path).
 
 use std::process::ExitCode;
 

@@ -19,6 +19,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use lb_bin::lab::process::send_signal;
+use rustix::process::Signal;
 
 use super::system::netns_id;
 
@@ -158,13 +160,9 @@ pub fn stop(dev: &str) -> Result<Option<u32>> {
         let _ = fs::remove_file(&path);
         return Ok(None);
     };
-    for signal in ["TERM", "KILL"] {
+    for signal in [Signal::TERM, Signal::KILL] {
         // A failure (the process exited meanwhile) shows in the wait below.
-        let _ = Command::new("kill")
-            .args([format!("-{signal}"), pid.to_string()])
-            .stderr(Stdio::null())
-            .status()
-            .context("cannot run `kill'")?;
+        let _ = send_signal(pid, signal);
         let deadline = Instant::now() + STOP_TIMEOUT;
         while is_alive(pid) && Instant::now() < deadline {
             thread::sleep(STOP_POLL);
