@@ -4,17 +4,26 @@
 //! 198.18.0.0/15 and ARP; every wait is bounded. Each test runs with the XDP program in
 //! the driver (native, which veth has) and in the kernel's generic path.
 //!
+//! The steering program ([`XdpSteering::NotForTheHost`]) is tested with the kernels of
+//! both namespaces in the game: `va` holds 198.18.0.2/24 (the director's own address, a
+//! "DIP"), `vb` 198.18.0.1/24; ARP for the DIP and datagrams to it must reach the kernel
+//! of `a`, frames to other addresses the link. (Crafted IPv6 frames use 2001:db8::/32 and
+//! ff02::/16; no interface holds an IPv6 address.)
+//!
 //! These tests need root; without it they print why and pass without running.
 #![cfg(feature = "xdp")]
 
 use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use etherparse::PacketBuilder;
-use lb_io::link::xdp::{AttachMode, XdpConfig, XdpLink, XdpMode, XdpProgram};
+use lb_io::link::xdp::{
+    receive_queues, AttachMode, XdpConfig, XdpLink, XdpMode, XdpProgram, XdpSteering,
+};
 use lb_io::link::{
     netns, Link, LinkError, PacketConfig, PacketLink, PacketType, RingSize, Transmit,
 };
@@ -540,4 +549,176 @@ fn a_missing_interface_is_named() {
         XdpLink::open("lo", 0, &bad),
         Err(LinkError::InvalidConfig(_))
     ));
+}
+
+const DIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+const PEER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// A UDP frame from the peer's (`SRC_MAC`) to `dst_mac`, for `dst` (IPv4 or IPv6, the
+/// source of the same family), port 9, payload `payload`.
+fn udp_to(dst_mac: [u8; 6], dst: IpAddr, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let eth = PacketBuilder::ethernet2(SRC_MAC, dst_mac);
+    match dst {
+        IpAddr::V4(d) => eth
+            .ipv4(PEER.octets(), d.octets(), 64)
+            .udp(4000, 9)
+            .write(&mut out, payload),
+        IpAddr::V6(d) => eth
+            .ipv6(
+                "2001:db8::1"
+                    .parse::<std::net::Ipv6Addr>()
+                    .unwrap()
+                    .octets(),
+                d.octets(),
+                64,
+            )
+            .udp(4000, 9)
+            .write(&mut out, payload),
+    }
+    .unwrap();
+    out
+}
+
+/// With the steering program, the kernel keeps what is its own (ARP, its address,
+/// multicast, other frame types) and the link gets the rest.
+fn the_host_keeps_what_is_its_own(mode: XdpMode) {
+    let lab = Lab::new();
+    run(
+        "ip",
+        &["-n", &lab.a, "addr", "add", "198.18.0.2/24", "dev", "va"],
+    );
+    run(
+        "ip",
+        &["-n", &lab.b, "addr", "add", "198.18.0.1/24", "dev", "vb"],
+    );
+    let va_mac = lab_mac(&lab.show(&lab.a, "va"));
+    let host_socket = lab.inside(&lab.a, || {
+        let s = UdpSocket::bind((DIP, 9)).expect("bind in a");
+        s.set_read_timeout(Some(DEADLINE)).unwrap();
+        s
+    });
+    let mut xdp = lab.inside(&lab.a, || {
+        assert_eq!(receive_queues("va"), Some(1));
+        let program =
+            XdpProgram::attach_steering("va", mode, 1, XdpSteering::NotForTheHost).expect("attach");
+        program
+            .set_local_addresses(&[IpAddr::V4(DIP), ip("198.18.0.255")])
+            .expect("local addresses");
+        XdpLink::open_on(Arc::new(program), 0, &small_config(mode)).expect("open_on")
+    });
+    let program = Arc::clone(xdp.program());
+    assert_eq!(program.steering(), XdpSteering::NotForTheHost);
+    assert_eq!(
+        program.local_addresses(),
+        [IpAddr::V4(DIP), ip("198.18.0.255")]
+    );
+    assert!(program.knows_local_address(IpAddr::V4(DIP)).unwrap());
+    assert!(!program.knows_local_address(ip("198.19.0.1")).unwrap());
+
+    // The peer's kernel resolves the DIP (the kernel of `a` answers its ARP request) and
+    // its datagram reaches the socket of `a`.
+    let peer_socket = lab.inside(&lab.b, || UdpSocket::bind((PEER, 4000)).expect("bind in b"));
+    peer_socket.send_to(b"to the host", (DIP, 9)).unwrap();
+    let mut buf = [0u8; 2048];
+    let (n, from) = host_socket
+        .recv_from(&mut buf)
+        .expect("datagram to the DIP");
+    assert_eq!(
+        (&buf[..n], from),
+        (&b"to the host"[..], (PEER, 4000).into())
+    );
+    let neigh = run(
+        "ip",
+        &["-n", &lab.b, "neigh", "show", "198.18.0.2", "dev", "vb"],
+    );
+    assert!(
+        neigh.contains(&format!("lladdr {}", va_mac)),
+        "{neigh} (va is {va_mac})"
+    );
+
+    // Crafted frames: only the unicast IP ones for other addresses reach the link.
+    let mut peer = lab.peer_link();
+    let to_other = udp_to(va_mac.0, ip("198.19.0.1"), b"to the director");
+    let to_other6 = udp_to(va_mac.0, ip("2001:db8::2"), b"to the director, v6");
+    let sent = [
+        to_other.clone(),
+        udp_to(va_mac.0, IpAddr::V4(DIP), b"crafted to the host"),
+        udp_to(
+            [0x01, 0x00, 0x5e, 0, 0, 0xfb],
+            ip("224.0.0.251"),
+            b"multicast",
+        ),
+        udp_to([0xff; 6], ip("198.18.0.255"), b"subnet broadcast"),
+        udp_to([0x33, 0x33, 0, 0, 0, 1], ip("ff02::1"), b"all nodes"),
+        arp_request(),
+        to_other6.clone(),
+        udp_to(va_mac.0, IpAddr::V4(DIP), b"again to the host")[..30].to_vec(),
+    ];
+    for frame in &sent {
+        peer.send(frame).expect("peer send");
+    }
+    peer.flush().expect("peer flush");
+    let (n, _) = host_socket.recv_from(&mut buf).expect("crafted datagram");
+    assert_eq!(&buf[..n], b"crafted to the host");
+    let got = collect_within(&mut xdp, 3, Duration::from_millis(500));
+    let bytes: Vec<Vec<u8>> = got.into_iter().map(|(f, _)| f).collect();
+    assert!(bytes == [to_other, to_other6], "{bytes:?}");
+    let kernel = xdp.xdp_statistics().expect("statistics");
+    assert_eq!((kernel.rx_dropped, kernel.rx_ring_full), (0, 0));
+
+    // The addresses follow what they are set to.
+    program
+        .set_local_addresses(&[ip("198.19.0.1"), IpAddr::V4(DIP), IpAddr::V4(DIP)])
+        .unwrap();
+    assert_eq!(
+        program.local_addresses(),
+        [IpAddr::V4(DIP), ip("198.19.0.1")]
+    );
+    assert!(!program.knows_local_address(ip("198.18.0.255")).unwrap());
+    assert!(program.knows_local_address(ip("198.19.0.1")).unwrap());
+    peer.send(&udp_to(va_mac.0, ip("198.19.0.1"), b"now local"))
+        .unwrap();
+    peer.send(&udp_to(va_mac.0, ip("198.19.0.3"), b"still not"))
+        .unwrap();
+    peer.flush().unwrap();
+    let got = collect_within(&mut xdp, 2, Duration::from_millis(500));
+    let payloads: Vec<&[u8]> = got.iter().map(|(f, _)| &f[42..]).collect();
+    assert_eq!(payloads, [&b"still not"[..]]);
+}
+
+#[test]
+fn the_host_keeps_what_is_its_own_native() {
+    if privileged("the_host_keeps_what_is_its_own_native") {
+        the_host_keeps_what_is_its_own(XdpMode::Native);
+    }
+}
+
+#[test]
+fn the_host_keeps_what_is_its_own_generic() {
+    if privileged("the_host_keeps_what_is_its_own_generic") {
+        the_host_keeps_what_is_its_own(XdpMode::Generic);
+    }
+}
+
+#[test]
+fn a_program_that_redirects_everything_has_no_host_addresses() {
+    if !privileged("a_program_that_redirects_everything_has_no_host_addresses") {
+        return;
+    }
+    let lab = Lab::new();
+    let program = lab.inside(&lab.a, || {
+        XdpProgram::attach("va", XdpMode::Generic, 1).expect("attach")
+    });
+    assert_eq!(program.steering(), XdpSteering::Everything);
+    assert!(matches!(
+        program.set_local_addresses(&[IpAddr::V4(DIP)]),
+        Err(LinkError::InvalidConfig(_))
+    ));
+    assert!(program.local_addresses().is_empty());
+    assert!(!program.knows_local_address(IpAddr::V4(DIP)).unwrap());
 }

@@ -10,6 +10,8 @@
 //! rules /etc/lb/rules
 //! log-level info
 //! host-check refuse
+//! link packet                                         # or xdp (AF_XDP)
+//! xdp-mode auto                                       # or native, generic (link xdp)
 //! ```
 //!
 //! A bad line is reported as `FILE: line N: MESSAGE` (the caller adds `lb director: `).
@@ -86,6 +88,69 @@ impl HostCheck {
     }
 }
 
+/// What the workers receive and send on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkKind {
+    /// AF_PACKET sockets with TPACKET_V2 rings (the default).
+    Packet,
+    /// AF_XDP sockets, an XDP program steering the frames not for the host to them
+    /// (cargo feature `xdp`).
+    Xdp,
+}
+
+impl LinkKind {
+    /// The kind named `name`.
+    pub fn from_name(name: &str) -> Result<LinkKind, String> {
+        match name {
+            "packet" => Ok(LinkKind::Packet),
+            "xdp" => Ok(LinkKind::Xdp),
+            _ => Err(format!("invalid link `{name}' (packet or xdp)")),
+        }
+    }
+
+    /// The kind's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkKind::Packet => "packet",
+            LinkKind::Xdp => "xdp",
+        }
+    }
+}
+
+/// Where the XDP program runs (`link xdp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum XdpModeSetting {
+    /// In the driver where it can, else in the kernel's generic path (the default).
+    Auto,
+    /// In the driver only.
+    Native,
+    /// In the kernel's generic path.
+    Generic,
+}
+
+impl XdpModeSetting {
+    /// The mode named `name`.
+    pub fn from_name(name: &str) -> Result<XdpModeSetting, String> {
+        match name {
+            "auto" => Ok(XdpModeSetting::Auto),
+            "native" => Ok(XdpModeSetting::Native),
+            "generic" => Ok(XdpModeSetting::Generic),
+            _ => Err(format!(
+                "invalid XDP mode `{name}' (auto, native or generic)"
+            )),
+        }
+    }
+
+    /// The mode's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            XdpModeSetting::Auto => "auto",
+            XdpModeSetting::Native => "native",
+            XdpModeSetting::Generic => "generic",
+        }
+    }
+}
+
 /// One interface the director works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterfaceSpec {
@@ -116,6 +181,10 @@ pub struct Settings {
     pub log_level: Option<Level>,
     /// Host-check mode.
     pub host_check: Option<HostCheck>,
+    /// Link kind.
+    pub link: Option<LinkKind>,
+    /// XDP mode.
+    pub xdp_mode: Option<XdpModeSetting>,
 }
 
 /// The command line of `lb director`.
@@ -148,6 +217,10 @@ pub struct Config {
     pub log_level: Level,
     /// Host-check mode.
     pub host_check: HostCheck,
+    /// What the workers receive and send on.
+    pub link: LinkKind,
+    /// Where the XDP program runs (`link xdp`).
+    pub xdp_mode: XdpModeSetting,
 }
 
 /// A refused config file or command line.
@@ -264,6 +337,8 @@ impl Settings {
             "rules" => self.rules = Some(parse_path(key, value)?),
             "log-level" => self.log_level = Some(parse_level(value)?),
             "host-check" => self.host_check = Some(HostCheck::from_name(value)?),
+            "link" => self.link = Some(LinkKind::from_name(value)?),
+            "xdp-mode" => self.xdp_mode = Some(XdpModeSetting::from_name(value)?),
             _ => return Err(format!("unknown key `{key}'")),
         }
         Ok(())
@@ -373,6 +448,8 @@ pub fn parse_flags(args: &[String]) -> Result<Flags, ConfigError> {
             "--gateway",
             "--log-level",
             "--host-check",
+            "--link",
+            "--xdp-mode",
         ];
         if !known.contains(&name) {
             return Err(ConfigError::flag(format!(
@@ -395,6 +472,8 @@ pub fn parse_flags(args: &[String]) -> Result<Flags, ConfigError> {
             "--rules" => parse_path("rules", &value).map(|p| s.rules = Some(p)),
             "--gateway" => s.set_gateway(&value),
             "--log-level" => parse_level(&value).map(|l| s.log_level = Some(l)),
+            "--link" => LinkKind::from_name(&value).map(|k| s.link = Some(k)),
+            "--xdp-mode" => XdpModeSetting::from_name(&value).map(|m| s.xdp_mode = Some(m)),
             _ => HostCheck::from_name(&value).map(|h| s.host_check = Some(h)),
         };
         set.map_err(ConfigError::flag)?;
@@ -432,6 +511,11 @@ pub fn merge(config_file: Option<PathBuf>, file: Settings, flags: &Settings) -> 
             .host_check
             .or(file.host_check)
             .unwrap_or(HostCheck::Refuse),
+        link: flags.link.or(file.link).unwrap_or(LinkKind::Packet),
+        xdp_mode: flags
+            .xdp_mode
+            .or(file.xdp_mode)
+            .unwrap_or(XdpModeSetting::Auto),
     }
 }
 
@@ -500,6 +584,56 @@ host-check refuse                         # or warn
         assert_eq!(s.rules, Some(PathBuf::from("/etc/lb/rules")));
         assert_eq!(s.log_level, Some(Level::Info));
         assert_eq!(s.host_check, Some(HostCheck::Refuse));
+        assert_eq!((s.link, s.xdp_mode), (None, None));
+    }
+
+    #[test]
+    fn the_link_and_xdp_mode_read_from_the_file_and_the_flags() {
+        let file = parse_file("interface eth0\nlink xdp\nxdp-mode generic\n").unwrap();
+        assert_eq!(
+            (file.link, file.xdp_mode),
+            (Some(LinkKind::Xdp), Some(XdpModeSetting::Generic))
+        );
+        let c = merge(None, file.clone(), &Settings::default());
+        assert_eq!(
+            (c.link, c.xdp_mode),
+            (LinkKind::Xdp, XdpModeSetting::Generic)
+        );
+        let flags = parse_flags(&args(&["--link", "packet", "--xdp-mode=native"])).unwrap();
+        let c = merge(None, file, &flags.settings);
+        assert_eq!(
+            (c.link, c.xdp_mode),
+            (LinkKind::Packet, XdpModeSetting::Native)
+        );
+        let bare = load(&parse_flags(&args(&["--interface", "eth0"])).unwrap()).unwrap();
+        assert_eq!(
+            (bare.link, bare.xdp_mode),
+            (LinkKind::Packet, XdpModeSetting::Auto)
+        );
+        assert_eq!(
+            err("link dpdk\n"),
+            "line 1: invalid link `dpdk' (packet or xdp)"
+        );
+        assert_eq!(
+            err("xdp-mode offload\n"),
+            "line 1: invalid XDP mode `offload' (auto, native or generic)"
+        );
+        assert_eq!(
+            parse_flags(&args(&["--link=af_xdp"]))
+                .unwrap_err()
+                .to_string(),
+            "invalid link `af_xdp' (packet or xdp)"
+        );
+        for kind in [LinkKind::Packet, LinkKind::Xdp] {
+            assert_eq!(LinkKind::from_name(kind.name()), Ok(kind));
+        }
+        for mode in [
+            XdpModeSetting::Auto,
+            XdpModeSetting::Native,
+            XdpModeSetting::Generic,
+        ] {
+            assert_eq!(XdpModeSetting::from_name(mode.name()), Ok(mode));
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! `lb director`: the daemon. It opens one AF_PACKET link per interface and worker, loads
-//! the rules, listens on the control socket for `lb ipvsadm`, and runs until SIGTERM /
-//! SIGINT (see `docs/director.md` for the whole contract).
+//! `lb director`: the daemon. It opens one link per interface and worker (AF_PACKET, or
+//! AF_XDP with `link xdp`), loads the rules, listens on the control socket for
+//! `lb ipvsadm`, and runs until SIGTERM / SIGINT (see `docs/director.md` for the whole
+//! contract).
 //!
 //! Threads: N [`worker`]s (the packet path), one [`control`] thread (ipvsadm invocations,
 //! rules saving, VIP publishing), one [`housekeeping`] thread (the engine's timers), and the
@@ -13,6 +14,7 @@ pub mod control;
 pub mod host_check;
 pub mod housekeeping;
 pub mod kernel;
+pub mod links;
 pub mod log;
 pub mod offload;
 pub mod protocol;
@@ -22,6 +24,8 @@ pub mod signals;
 pub mod vips;
 pub mod waker;
 pub mod worker;
+#[cfg(feature = "xdp")]
+pub mod xdp;
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -36,14 +40,15 @@ use std::thread::JoinHandle;
 use lb_core::engine::{Engine, EngineConfig, Settings as EngineSettings, Side};
 use lb_core::ipvsadm::WellKnownServices;
 use lb_core::Ipvs;
-use lb_io::link::{Fanout, PacketConfig, PacketLink};
+use lb_io::link::PacketLink;
 use lb_io::neigh::NeighParams;
 use lb_io::path::{Director, Gateways, InterfaceConfig, IpPrefix};
 
 use board::Board;
 use clock::Clock;
-use config::{Config, Flags, HostCheck, Role};
+use config::{Config, Flags, HostCheck, LinkKind, Role};
 use control::ControlServer;
+use links::WorkerLink;
 use protocol::{Request, Response};
 use relay::NeighbourRelay;
 use worker::{Shared, Worker, WorkerReport};
@@ -53,10 +58,11 @@ pub const USAGE: &str = "\
 Usage: lb director [--config FILE] [--interface NAME[=ROLE]]... [--workers N]
                    [--control PATH] [--rules PATH] [--gateway ADDR]...
                    [--log-level error|warn|info|debug] [--host-check refuse|warn]
+                   [--link packet|xdp] [--xdp-mode auto|native|generic]
 
 Runs the userspace IPVS director in the current network namespace: receives on
-the interfaces (AF_PACKET), forwards to the real servers as the rules say, and
-takes 'lb ipvsadm' commands on the control socket.
+the interfaces (AF_PACKET or AF_XDP), forwards to the real servers as the rules
+say, and takes 'lb ipvsadm' commands on the control socket.
 
 Options (flags override the config file):
   --config FILE            read settings from FILE (KEY VALUE lines, see below)
@@ -83,6 +89,8 @@ Config file lines ('#' starts a comment):
   rules PATH
   log-level LEVEL
   host-check MODE
+  link KIND
+  xdp-mode MODE
 
 Signals: SIGTERM / SIGINT stop (exit 0); SIGHUP re-reads the config file and
 applies the log level, the host-check mode and the gateways.
@@ -143,14 +151,6 @@ fn random_seed() -> u64 {
     RandomState::new().hash_one(std::process::id())
 }
 
-/// The fanout group of interface `i` (unique per network namespace, so made of the
-/// process id).
-fn fanout_group(i: usize) -> u16 {
-    (std::process::id() as u16)
-        .wrapping_mul(64)
-        .wrapping_add(i as u16)
-}
-
 /// The effective gateways: configured ones, else the kernel's default routes.
 fn gateways(config: &Config) -> Gateways {
     let kernel = kernel::default_gateways();
@@ -199,13 +199,16 @@ fn check_host(config: &Config, vips: &[IpAddr]) -> Result<(), Fatal> {
 
 /// The configuration of each link: the interface's Ethernet address and MTU (from the
 /// link opened on it), the configured addresses or the kernel's, the side.
-fn interface_configs(config: &Config, first: &[PacketLink]) -> Result<Vec<InterfaceConfig>, Fatal> {
+fn interface_configs<L: WorkerLink>(
+    config: &Config,
+    first: &[L],
+) -> Result<Vec<InterfaceConfig>, Fatal> {
     let kernel = lb_io::link::interface_addresses()
         .map_err(|e| fatal(format!("reading the interfaces' addresses: {e}")))?;
     let mut out = Vec::new();
     for (spec, link) in config.interfaces.iter().zip(first) {
-        let mut c = InterfaceConfig::new(link.mac_address());
-        c.mtu = link.mtu();
+        let mut c = InterfaceConfig::new(link.mac());
+        c.mtu = link.interface_mtu();
         c.addrs = if spec.addresses.is_empty() {
             kernel::addresses_of(&kernel, &spec.name)
                 .iter()
@@ -242,26 +245,27 @@ fn interface_configs(config: &Config, first: &[PacketLink]) -> Result<Vec<Interf
     Ok(out)
 }
 
-/// Opens every worker's links: `links[w][i]` is worker `w`'s link on interface `i`.
-fn open_links(config: &Config) -> Result<Vec<Vec<PacketLink>>, Fatal> {
-    let mut all = Vec::new();
-    for _ in 0..config.workers {
-        let mut mine = Vec::new();
-        for (i, spec) in config.interfaces.iter().enumerate() {
-            let link_config = PacketConfig {
-                fanout: (config.workers > 1).then(|| Fanout {
-                    group: fanout_group(i),
-                    defrag: true,
-                }),
-                ..PacketConfig::default()
-            };
-            let link = PacketLink::open(&spec.name, &link_config)
-                .map_err(|e| fatal(format!("interface {}: {e}", spec.name)))?;
-            mine.push(link);
-        }
-        all.push(mine);
+/// The workers' links, opened as `config.link` says.
+enum Opened {
+    Packet(Vec<Vec<PacketLink>>),
+    #[cfg(feature = "xdp")]
+    Xdp(xdp::XdpLinks),
+}
+
+fn open_links(config: &Config) -> Result<Opened, Fatal> {
+    match config.link {
+        LinkKind::Packet => links::open_packet(config)
+            .map(Opened::Packet)
+            .map_err(fatal),
+        #[cfg(feature = "xdp")]
+        LinkKind::Xdp => xdp::open(config).map(Opened::Xdp).map_err(fatal),
+        #[cfg(not(feature = "xdp"))]
+        LinkKind::Xdp => Err(fatal(
+            "this lb was built without AF_XDP support (cargo feature `xdp' of lb-bin): \
+             run with --link packet"
+                .to_string(),
+        )),
     }
-    Ok(all)
 }
 
 /// What the control thread needs to answer invocations.
@@ -400,12 +404,91 @@ fn run(flags: &Flags, mut config: Config) -> Result<(), Fatal> {
     let vips = vips::vips_of(&engine);
     check_host(&config, &vips)?;
 
-    let links = open_links(&config)?;
-    let interfaces = interface_configs(&config, links.first().map_or(&[], Vec::as_slice))?;
+    let opened = open_links(&config)?;
+    let mut running = Running {
+        workers: Vec::new(),
+        housekeeping: None,
+        control: None,
+    };
+    type Refresh = Box<dyn Fn() -> Result<usize, String>>;
+    let (shared, started, host_refresh): (_, _, Option<Refresh>) = match opened {
+        Opened::Packet(links) => {
+            let (shared, started) =
+                start(&mut running, links, Vec::new(), &engine, clock, &config)?;
+            (shared, started, None)
+        }
+        #[cfg(feature = "xdp")]
+        Opened::Xdp(xdp::XdpLinks {
+            per_worker,
+            kernel_side,
+            host,
+        }) => {
+            let (shared, started) = start(
+                &mut running,
+                per_worker,
+                kernel_side,
+                &engine,
+                clock,
+                &config,
+            )?;
+            (shared, started, Some(Box::new(move || host.refresh())))
+        }
+    };
+    let refuse = Arc::new(AtomicBool::new(config.host_check == HostCheck::Refuse));
+    let started = started
+        .and_then(|()| start_control(&mut running, &engine, &shared, clock, &config, &refuse));
+    if let Err(f) = started {
+        running.stop(&shared);
+        return Err(f);
+    }
+    log::info!("ready");
+
+    loop {
+        match caught.wait() {
+            signals::Request::Stop(name) => {
+                log::info!("{name}: stopping");
+                break;
+            }
+            signals::Request::Reload => {
+                reload(flags, &mut config, &shared, &refuse);
+                if let Some(refresh) = &host_refresh {
+                    match refresh() {
+                        Ok(n) => log::info!("SIGHUP: {n} host addresses left to the kernel"),
+                        Err(e) => log::error!("SIGHUP: {e}"),
+                    }
+                }
+            }
+        }
+    }
+    running.stop(&shared);
+    log::info!("stopped");
+    Ok(())
+}
+
+/// Learns the interfaces from the links opened, and starts the workers and the
+/// housekeeping thread: the shared state, and whether the threads started.
+fn start<L: WorkerLink>(
+    running: &mut Running,
+    links: Vec<Vec<L>>,
+    kernel_side: Vec<PacketLink>,
+    engine: &Arc<Engine>,
+    clock: Clock,
+    config: &Config,
+) -> Result<(Arc<Shared>, Result<(), Fatal>), Fatal> {
+    let vips = vips::vips_of(engine);
+    let interfaces = interface_configs(config, links.first().map_or(&[], Vec::as_slice))?;
     let roles: Vec<Role> = config.interfaces.iter().map(|i| i.role).collect();
-    let gateways = gateways(&config);
+    let gateways = gateways(config);
+    let link = match config.link {
+        LinkKind::Packet => String::new(),
+        LinkKind::Xdp => format!(
+            " (link {}, xdp-mode {})",
+            config.link.name(),
+            config.xdp_mode.name()
+        ),
+    };
     log::info!(
-        "{} worker{}, gateways: {}",
+        "{} worker{}{link}, gateways: {}",
         config.workers,
         if config.workers == 1 { "" } else { "s" },
         show_gateways(&gateways)
@@ -424,49 +507,26 @@ fn run(flags: &Flags, mut config: Config) -> Result<(), Fatal> {
         gateways: Board::new(gateways),
         relay: NeighbourRelay::new(wakers),
     });
-    let mut running = Running {
-        workers: Vec::new(),
-        housekeeping: None,
-        control: None,
-    };
     let started = start_threads(
-        &mut running,
+        running,
         links,
+        kernel_side,
         wakeups,
         &interfaces,
         &roles,
-        &engine,
+        engine,
         &shared,
         clock,
-        &config,
+        config,
     );
-    let refuse = Arc::new(AtomicBool::new(config.host_check == HostCheck::Refuse));
-    let started = started
-        .and_then(|()| start_control(&mut running, &engine, &shared, clock, &config, &refuse));
-    if let Err(f) = started {
-        running.stop(&shared);
-        return Err(f);
-    }
-    log::info!("ready");
-
-    loop {
-        match caught.wait() {
-            signals::Request::Stop(name) => {
-                log::info!("{name}: stopping");
-                break;
-            }
-            signals::Request::Reload => reload(flags, &mut config, &shared, &refuse),
-        }
-    }
-    running.stop(&shared);
-    log::info!("stopped");
-    Ok(())
+    Ok((shared, started))
 }
 
 #[allow(clippy::too_many_arguments)]
-fn start_threads(
+fn start_threads<L: WorkerLink>(
     running: &mut Running,
-    links: Vec<Vec<PacketLink>>,
+    links: Vec<Vec<L>>,
+    kernel_side: Vec<PacketLink>,
     wakeups: Vec<waker::Wakeup>,
     interfaces: &[InterfaceConfig],
     roles: &[Role],
@@ -475,12 +535,14 @@ fn start_threads(
     clock: Clock,
     config: &Config,
 ) -> Result<(), Fatal> {
+    let mut kernel_side = Some(kernel_side);
     for (index, (links, wakeup)) in links.into_iter().zip(wakeups).enumerate() {
         let mut director = Director::new(interfaces.to_vec(), NeighParams::default());
         director.flow_hash_seed = random_seed() as u32;
         let worker = Worker::new(
             index,
             links,
+            kernel_side.take().unwrap_or_default(),
             director,
             roles.to_vec(),
             Arc::clone(engine),
@@ -564,6 +626,8 @@ fn reload(flags: &Flags, config: &mut Config, shared: &Shared, refuse: &AtomicBo
         ("workers", config.workers != new.workers),
         ("control", config.control != new.control),
         ("rules", config.rules != new.rules),
+        ("link", config.link != new.link),
+        ("xdp-mode", config.xdp_mode != new.xdp_mode),
     ];
     for (key, changed) in restart {
         if changed {
@@ -590,6 +654,8 @@ fn reload(flags: &Flags, config: &mut Config, shared: &Shared, refuse: &AtomicBo
     config.workers = keep.workers;
     config.control = keep.control;
     config.rules = keep.rules;
+    config.link = keep.link;
+    config.xdp_mode = keep.xdp_mode;
 }
 
 /// The control socket's path for a client: `LB_CONTROL`, else the default.

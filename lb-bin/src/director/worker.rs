@@ -1,19 +1,26 @@
-//! A worker: one thread receiving on one AF_PACKET link per interface (each in the
-//! interface's fanout group, so N workers share the traffic by flow), running every frame
-//! through its own [`Director`] and the shared [`Engine`], and sending what comes out on
-//! the right link.
+//! A worker: one thread receiving on one link per interface, running every frame through
+//! its own [`Director`] and the shared [`Engine`], and sending what comes out on the right
+//! link.
+//!
+//! The worker is generic over its links' type ([`WorkerLink`]): AF_PACKET links (each in
+//! the interface's fanout group, so N workers share the traffic by flow) or AF_XDP links
+//! (worker `w` on receive queue `w` of each interface). In XDP mode worker 0 also holds
+//! one AF_PACKET link per interface, its *kernel side*: it sees the frames the XDP program
+//! left to the kernel (ARP, neighbour discovery, traffic to the director's own addresses),
+//! which go through the same [`Director`] as in AF_PACKET mode (VIPs answered, neighbours
+//! learnt, the rest passed); what comes out is sent on the XDP links.
 //!
 //! ```text
 //! loop:  follow the VIPs / gateways if their generation moved; learn relayed neighbour frames
-//!        poll(all links + wake-up socket, ≤ 50 ms)
+//!        poll(all links + kernel-side links + wake-up socket, ≤ 50 ms)
 //!        each ready link: up to 8 batches of 64 frames → process → send (TX rings)
 //!        flush every link (one kick each); neighbour timers every 100 ms
 //! ```
 //!
 //! Nothing is allocated or locked by the loop itself per data packet: the output buffer is
-//! the worker's, a frame is rewritten in its RX slot and copied once into a TX slot. (The
-//! engine takes its connection-shard lock; neighbour frames are copied to the other
-//! workers.)
+//! the worker's, a frame is rewritten in its RX slot / UMEM buffer and copied once into a
+//! TX slot / buffer; calls to the links are static (no `dyn Link`). (The engine takes its
+//! connection-shard lock; neighbour frames are copied to the other workers.)
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,12 +30,13 @@ use std::time::{Duration, Instant};
 use lb_core::engine::Engine;
 use lb_core::Time;
 use lb_io::link::{Link, LinkError, LinkStats, PacketLink, PollSet, RxChecksum, Transmit};
-use lb_io::path::{Action, Director, Gateways, LinkId, PathCounters};
+use lb_io::path::{Action, Director, Gateways, LinkId, Outcome, PathCounters};
 use lb_io::wire::EthernetFrame;
 
 use super::board::Board;
 use super::clock::Clock;
 use super::config::Role;
+use super::links::WorkerLink;
 use super::log;
 use super::offload;
 use super::relay::NeighbourRelay;
@@ -143,9 +151,12 @@ impl Failures {
 
 /// One worker, ready to run on its thread.
 #[derive(Debug)]
-pub struct Worker {
+pub struct Worker<L: WorkerLink> {
     index: usize,
-    links: Vec<PacketLink>,
+    links: Vec<L>,
+    /// The kernel side of the links (XDP mode, worker 0): `kernel[i]` sees what the
+    /// kernel receives on interface `i`.
+    kernel: Vec<PacketLink>,
     director: Director,
     roles: Vec<Role>,
     engine: Arc<Engine>,
@@ -163,28 +174,39 @@ pub struct Worker {
 /// Sends `frame` on link `to`: through `tx` if it is the receiving link `rx`, else through
 /// the link itself (`before` holds the links below `rx`, `after` those above). Returns
 /// whether the frame was queued.
-fn send_on(
+fn send_on<L: WorkerLink>(
     rx: usize,
     tx: &mut dyn Transmit,
-    before: &mut [PacketLink],
-    after: &mut [PacketLink],
+    before: &mut [L],
+    after: &mut [L],
     to: LinkId,
     frame: &[u8],
 ) -> bool {
-    let link: &mut dyn Transmit = if to.0 == rx {
-        tx
+    if to.0 == rx {
+        tx.send(frame).is_ok()
     } else if to.0 < rx {
-        match before.get_mut(to.0) {
-            Some(l) => l,
-            None => return false,
-        }
+        before.get_mut(to.0).is_some_and(|l| l.send(frame).is_ok())
     } else {
-        match after.get_mut(to.0 - rx - 1) {
-            Some(l) => l,
-            None => return false,
+        after
+            .get_mut(to.0 - rx - 1)
+            .is_some_and(|l| l.send(frame).is_ok())
+    }
+}
+
+/// Passes what `outcome` says to send to `send`: the frame rewritten in place (`frame`),
+/// the frame built in `out`, the frames a neighbour answer released.
+fn emit(outcome: &Outcome, frame: &[u8], out: &[u8], send: &mut impl FnMut(LinkId, &[u8])) {
+    if let Some(e) = outcome.in_place {
+        send(e.link, frame.get(..e.len).unwrap_or(&[]));
+    }
+    if let Some(e) = outcome.built {
+        send(e.link, out.get(..e.len).unwrap_or(&[]));
+    }
+    if let Some(released) = &outcome.released {
+        for f in &released.frames {
+            send(released.link, f);
         }
-    };
-    link.send(frame).is_ok()
+    }
 }
 
 /// Adds the counters of `b` to `a`.
@@ -202,28 +224,34 @@ fn add_stats(a: &mut LinkStats, b: &LinkStats) {
     a.tx_retries += b.tx_retries;
 }
 
-impl Worker {
-    /// Worker `index` over `links` (one per interface, in [`LinkId`] order, with `roles`),
-    /// processing with `director` (configured for the same links) and `engine`.
+impl<L: WorkerLink> Worker<L> {
+    /// Worker `index` over `links` (one per interface, in [`LinkId`] order, with `roles`)
+    /// and the kernel side `kernel` (empty, or one AF_PACKET link per interface in the same
+    /// order), processing with `director` (configured for the same links) and `engine`.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         index: usize,
-        links: Vec<PacketLink>,
+        links: Vec<L>,
+        kernel: Vec<PacketLink>,
         director: Director,
         roles: Vec<Role>,
         engine: Arc<Engine>,
         shared: Arc<Shared>,
         clock: Clock,
         wakeup: Wakeup,
-    ) -> Worker {
+    ) -> Worker<L> {
         let mut poll = PollSet::new();
         for link in &links {
+            poll.add(link);
+        }
+        for link in &kernel {
             poll.add(link);
         }
         poll.add(&wakeup);
         Worker {
             index,
             links,
+            kernel,
             director,
             roles,
             engine,
@@ -258,6 +286,11 @@ impl Worker {
             for i in 0..self.links.len() {
                 if self.poll.is_ready(i) {
                     busy |= self.receive(i, now);
+                }
+            }
+            for k in 0..self.kernel.len() {
+                if self.poll.is_ready(self.links.len() + k) {
+                    busy |= self.receive_kernel_side(k, now);
                 }
             }
             if now >= self.next_timers {
@@ -360,24 +393,68 @@ impl Worker {
                         sent_errors += 1;
                     }
                 };
-                if let Some(e) = outcome.in_place {
-                    send(e.link, frame.data.get(..e.len).unwrap_or(&[]));
-                }
-                if let Some(e) = outcome.built {
-                    send(e.link, out.get(..e.len).unwrap_or(&[]));
-                }
-                if let Some(released) = &outcome.released {
-                    for f in &released.frames {
-                        send(released.link, f);
-                    }
-                }
+                emit(&outcome, frame.data, out, &mut send);
                 if relay && matches!(outcome.action, Action::Neighbour { .. }) {
                     shared.relay.post(*index, LinkId(i), frame.data);
                 }
             });
             more = matches!(result, Ok(BATCH));
             if let Err(e) = result {
-                failures.note(*index, rx_link.interface(), &e);
+                failures.note(*index, rx_link.interface_name(), &e);
+            }
+            if !more {
+                break;
+            }
+        }
+        failures.send += sent_errors;
+        more
+    }
+
+    /// Takes up to [`BATCHES_PER_TURN`] batches from the kernel-side link `k` (of
+    /// interface `k`) and sends what comes out on the worker's links; returns whether
+    /// frames were left.
+    fn receive_kernel_side(&mut self, k: usize, now: Time) -> bool {
+        let Worker {
+            links,
+            kernel,
+            director,
+            engine,
+            shared,
+            out,
+            index,
+            failures,
+            ..
+        } = self;
+        let relay = shared.relay.workers() > 1;
+        let Some(rx_link) = kernel.get_mut(k) else {
+            return false;
+        };
+        let mut sent_errors = 0u64;
+        let mut more = false;
+        for turn in 0..BATCHES_PER_TURN {
+            let wait = if turn == 0 {
+                ERROR_WAIT
+            } else {
+                Duration::ZERO
+            };
+            let result = rx_link.recv_batch(BATCH, wait, &mut |frame, _| {
+                if frame.meta.checksum == RxChecksum::Partial {
+                    offload::complete_checksum(frame.data);
+                }
+                let outcome = director.process(engine, LinkId(k), frame.data, now, out);
+                let mut send = |to: LinkId, bytes: &[u8]| {
+                    if links.get_mut(to.0).is_none_or(|l| l.send(bytes).is_err()) {
+                        sent_errors += 1;
+                    }
+                };
+                emit(&outcome, frame.data, out, &mut send);
+                if relay && matches!(outcome.action, Action::Neighbour { .. }) {
+                    shared.relay.post(*index, LinkId(k), frame.data);
+                }
+            });
+            more = matches!(result, Ok(BATCH));
+            if let Err(e) = result {
+                failures.note(*index, rx_link.interface_name(), &e);
             }
             if !more {
                 break;
@@ -408,7 +485,7 @@ impl Worker {
     fn flush(&mut self) {
         for link in &mut self.links {
             if let Err(e) = link.flush() {
-                let name = link.interface().to_string();
+                let name = link.interface_name().to_string();
                 self.failures.note(self.index, &name, &e);
             }
         }
@@ -418,6 +495,11 @@ impl Worker {
         self.flush();
         let mut links = LinkStats::default();
         for link in &mut self.links {
+            if let Ok(s) = link.stats() {
+                add_stats(&mut links, &s);
+            }
+        }
+        for link in &mut self.kernel {
             if let Ok(s) = link.stats() {
                 add_stats(&mut links, &s);
             }

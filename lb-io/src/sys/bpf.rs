@@ -1,5 +1,6 @@
 //! The `bpf()` system call, for the few commands an AF_XDP link needs: create a map, put
-//! a socket into it, load a program, attach it to an interface with a BPF link.
+//! a socket (or a host address) into it, load a program, attach it to an interface with a
+//! BPF link.
 //!
 //! Each command's attribute is its own `#[repr(C)]` struct, laid out as the matching
 //! member of the kernel's `union bpf_attr` (`include/uapi/linux/bpf.h`) up to its last
@@ -7,18 +8,21 @@
 
 use std::io;
 use std::mem::size_of;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use libc::{c_int, c_long};
 
 const BPF_MAP_CREATE: c_int = 0;
 const BPF_MAP_UPDATE_ELEM: c_int = 2;
 const BPF_MAP_DELETE_ELEM: c_int = 3;
+const BPF_MAP_LOOKUP_ELEM: c_int = 1;
 const BPF_PROG_LOAD: c_int = 5;
 const BPF_LINK_CREATE: c_int = 28;
 /// The length of a map or program name, its NUL included.
 const BPF_OBJ_NAME_LEN: usize = 16;
 
+/// `BPF_MAP_TYPE_HASH`: a hash table of fixed-size keys and values.
+pub(crate) const BPF_MAP_TYPE_HASH: u32 = 1;
 /// `BPF_MAP_TYPE_XSKMAP`: a map from an index (the receive queue) to an AF_XDP socket.
 pub(crate) const BPF_MAP_TYPE_XSKMAP: u32 = 17;
 /// `BPF_PROG_TYPE_XDP`.
@@ -86,7 +90,9 @@ fn bpf<T: Copy>(cmd: c_int, attr: &mut T) -> io::Result<c_long> {
     // SAFETY: `attr` is a live, initialised #[repr(C)] attribute of exactly `size_of::<T>()`
     // bytes, borrowed mutably for the call (some commands write back into it). Pointers it
     // holds (instructions, license, log buffer, key, value) are valid for the call: each
-    // caller builds them from borrows that outlive it.
+    // caller builds them from borrows that outlive it, of the lengths the kernel reads
+    // (`insn_cnt` instructions, `log_size` bytes; a `Map`'s key and value sizes, which its
+    // methods check before they call).
     let rc = unsafe {
         libc::syscall(
             libc::SYS_bpf,
@@ -123,43 +129,94 @@ fn fd_u32(fd: BorrowedFd<'_>) -> io::Result<u32> {
     u32::try_from(fd.as_raw_fd()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
 }
 
-/// Creates a map of `map_type` with 4-byte keys and values and `max_entries` entries.
-pub(crate) fn create_map_u32(map_type: u32, max_entries: u32, name: &str) -> io::Result<OwnedFd> {
-    let mut attr = MapCreateAttr {
-        map_type,
-        key_size: 4,
-        value_size: 4,
-        max_entries,
-        map_flags: 0,
-        inner_map_fd: 0,
-        numa_node: 0,
-        map_name: object_name(name),
-    };
-    new_fd(bpf(BPF_MAP_CREATE, &mut attr)?)
+/// A map whose key and value sizes are known: its element commands check the lengths of
+/// the keys and values given against them, so the kernel never reads or writes beyond a
+/// slice.
+#[derive(Debug)]
+pub(crate) struct Map {
+    fd: OwnedFd,
+    key_size: usize,
+    value_size: usize,
 }
 
-/// Sets `map[key] = value` (a map of 4-byte keys and values).
-pub(crate) fn map_update_u32(map: BorrowedFd<'_>, key: u32, value: u32) -> io::Result<()> {
-    let mut attr = MapElemAttr {
-        map_fd: fd_u32(map)?,
-        _pad: 0,
-        key: &key as *const u32 as u64,
-        value: &value as *const u32 as u64,
-        flags: BPF_ANY,
-    };
-    bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
-}
+impl Map {
+    /// Creates a map of `map_type` with `key_size`-byte keys, `value_size`-byte values and
+    /// `max_entries` entries.
+    pub(crate) fn create(
+        map_type: u32,
+        key_size: u32,
+        value_size: u32,
+        max_entries: u32,
+        name: &str,
+    ) -> io::Result<Map> {
+        let mut attr = MapCreateAttr {
+            map_type,
+            key_size,
+            value_size,
+            max_entries,
+            map_flags: 0,
+            inner_map_fd: 0,
+            numa_node: 0,
+            map_name: object_name(name),
+        };
+        let fd = new_fd(bpf(BPF_MAP_CREATE, &mut attr)?)?;
+        Ok(Map {
+            fd,
+            key_size: key_size as usize,
+            value_size: value_size as usize,
+        })
+    }
 
-/// Removes `map[key]` (a map of 4-byte keys).
-pub(crate) fn map_delete_u32(map: BorrowedFd<'_>, key: u32) -> io::Result<()> {
-    let mut attr = MapElemAttr {
-        map_fd: fd_u32(map)?,
-        _pad: 0,
-        key: &key as *const u32 as u64,
-        value: 0,
-        flags: 0,
-    };
-    bpf(BPF_MAP_DELETE_ELEM, &mut attr).map(drop)
+    /// The map's descriptor.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    fn attr(&self, key: &[u8], value: u64, flags: u64) -> io::Result<MapElemAttr> {
+        if key.len() != self.key_size {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        }
+        Ok(MapElemAttr {
+            map_fd: fd_u32(self.fd.as_fd())?,
+            _pad: 0,
+            key: key.as_ptr() as u64,
+            value,
+            flags,
+        })
+    }
+
+    /// Sets `map[key] = value` (both of the map's sizes, else InvalidInput).
+    pub(crate) fn update(&self, key: &[u8], value: &[u8]) -> io::Result<()> {
+        if value.len() != self.value_size {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        }
+        let mut attr = self.attr(key, value.as_ptr() as u64, BPF_ANY)?;
+        bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
+    }
+
+    /// Removes `map[key]`; Ok(false) when it was not there.
+    pub(crate) fn delete(&self, key: &[u8]) -> io::Result<bool> {
+        let mut attr = self.attr(key, 0, 0)?;
+        match bpf(BPF_MAP_DELETE_ELEM, &mut attr) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Copies `map[key]` into `value` (of the map's value size); Ok(false) when the map
+    /// does not hold `key`.
+    pub(crate) fn lookup(&self, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
+        if value.len() != self.value_size {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        }
+        let mut attr = self.attr(key, value.as_mut_ptr() as u64, 0)?;
+        match bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// Loads the program `insns` (8 bytes per instruction, as the kernel reads them) of
@@ -229,6 +286,38 @@ mod tests {
         assert_eq!(std::mem::offset_of!(ProgLoadAttr, prog_name), 48);
         assert_eq!(std::mem::offset_of!(ProgLoadAttr, expected_attach_type), 68);
         assert_eq!(size_of::<LinkCreateAttr>(), 16);
+    }
+
+    #[test]
+    fn keys_and_values_of_the_wrong_size_are_refused_before_the_call() {
+        // A descriptor that is no map at all: the length checks come first.
+        let (reader, _writer) = std::io::pipe().unwrap();
+        let map = Map {
+            fd: OwnedFd::from(reader),
+            key_size: 4,
+            value_size: 1,
+        };
+        let kind = |r: io::Result<()>| r.unwrap_err().kind();
+        assert_eq!(kind(map.update(&[0; 3], &[1])), io::ErrorKind::InvalidInput);
+        assert_eq!(
+            kind(map.update(&[0; 4], &[1, 2])),
+            io::ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            map.delete(&[0; 16]).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            map.lookup(&[0; 4], &mut [0; 4]).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        // Right sizes reach the kernel, which says the descriptor is no map (or, without
+        // CAP_BPF where unprivileged bpf() is off, that we may not ask).
+        let reached = map.update(&[0; 4], &[1]).unwrap_err().raw_os_error();
+        assert!(
+            matches!(reached, Some(libc::EINVAL) | Some(libc::EPERM)),
+            "{reached:?}"
+        );
     }
 
     #[test]

@@ -249,11 +249,102 @@ impl AsFd for XdpSocket {
     }
 }
 
+/// `ETHTOOL_GCHANNELS`: read the channel counts of an interface.
+const ETHTOOL_GCHANNELS: u32 = 0x3c;
+/// `SIOCETHTOOL`.
+const SIOCETHTOOL: libc::c_ulong = 0x8946;
+
+/// `struct ethtool_channels` (include/uapi/linux/ethtool.h).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+struct EthtoolChannels {
+    cmd: u32,
+    max_rx: u32,
+    max_tx: u32,
+    max_other: u32,
+    max_combined: u32,
+    rx_count: u32,
+    tx_count: u32,
+    other_count: u32,
+    combined_count: u32,
+}
+
+/// How many receive queues interface `name` (in the calling thread's network namespace)
+/// has in use: its combined channels plus its receive-only ones (ETHTOOL_GCHANNELS, what
+/// `ethtool -l` shows under "Current hardware settings"). Fails with EOPNOTSUPP for a
+/// driver that does not tell.
+pub(crate) fn receive_queue_count(name: &str) -> io::Result<u32> {
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains('\0') {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    let mut ifr_name = [0 as libc::c_char; libc::IFNAMSIZ];
+    for (out, byte) in ifr_name.iter_mut().zip(name.as_bytes()) {
+        *out = *byte as libc::c_char;
+    }
+    let mut channels = EthtoolChannels {
+        cmd: ETHTOOL_GCHANNELS,
+        ..EthtoolChannels::default()
+    };
+    let mut req = libc::ifreq {
+        ifr_name,
+        ifr_ifru: libc::__c_anonymous_ifr_ifru {
+            ifru_data: (&mut channels as *mut EthtoolChannels).cast::<libc::c_char>(),
+        },
+    };
+    // SAFETY: socket takes three integers and returns a new descriptor or -1.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by socket, is open, and nothing else owns it.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: `req` is a live, initialised ifreq naming the interface (NUL-terminated: the
+    // name is shorter than IFNAMSIZ), whose `ifru_data` points at `channels`, a live
+    // `struct ethtool_channels` borrowed mutably for the call: SIOCETHTOOL reads the
+    // command from it and writes the counts back, nothing beyond it.
+    let rc = unsafe {
+        libc::ioctl(
+            socket.as_raw_fd(),
+            SIOCETHTOOL as libc::Ioctl,
+            &mut req as *mut libc::ifreq,
+        )
+    };
+    check(rc)?;
+    Ok(channels.combined_count.saturating_add(channels.rx_count))
+}
+
 /// The result of a system call returning -1 on error.
 fn check(rc: c_int) -> io::Result<c_int> {
     if rc < 0 {
         Err(io::Error::last_os_error())
     } else {
         Ok(rc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_channel_structure_has_the_kernel_layout() {
+        assert_eq!(size_of::<EthtoolChannels>(), 36);
+    }
+
+    #[test]
+    fn bad_names_are_refused_before_the_call() {
+        for name in ["", "a_name_of_sixteen", "a\0b"] {
+            assert_eq!(
+                receive_queue_count(name).unwrap_err().kind(),
+                io::ErrorKind::InvalidInput,
+                "{name:?}"
+            );
+        }
+        assert_eq!(
+            receive_queue_count("lbx-nosuch0")
+                .unwrap_err()
+                .raw_os_error(),
+            Some(libc::ENODEV)
+        );
     }
 }

@@ -20,6 +20,21 @@ pub enum XdpMode {
     Generic,
 }
 
+/// Which frames the XDP program sends to the AF_XDP sockets (the rest go to the kernel's
+/// network stack as if no program were attached).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum XdpSteering {
+    /// Every frame of a queue with a socket: the kernel sees none of them (no ARP, no
+    /// traffic to its own addresses).
+    Everything,
+    /// Only the IPv4 and IPv6 frames that are not for the host: frames of other types
+    /// (ARP, VLAN-tagged frames, …), multicast and broadcast packets (IPv6 neighbour
+    /// discovery among them) and packets to one of the host's addresses (those given with
+    /// [`XdpProgram::set_local_addresses`](super::XdpProgram::set_local_addresses)) go to
+    /// the kernel.
+    NotForTheHost,
+}
+
 /// Where the program was attached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AttachMode {

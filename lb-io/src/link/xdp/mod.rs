@@ -4,12 +4,14 @@
 //! An XDP program ([`XdpProgram`], assembled in [`program`](self) without a compiler) runs
 //! on every frame the interface receives, before the kernel looks at it, and redirects the
 //! frames of each receive queue to the AF_XDP socket registered for that queue in its
-//! XSKMAP (`bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS)`). **Every** frame of
-//! the queue goes to the link — ARP, IPv6 neighbour discovery, traffic for the host's own
-//! addresses included — and the kernel never sees it: a director in XDP mode must answer
-//! ARP / neighbour solicitations for its own addresses on the interface too, not only for
-//! its VIPs (see ARCHITECTURE.md, "AF_XDP"). Frames of queues without a socket go to the
-//! kernel as usual.
+//! XSKMAP (`bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS)`). Which frames, its
+//! [`XdpSteering`] says: **every** frame ([`XdpProgram::attach`], what [`XdpLink::open`]
+//! uses) — ARP, IPv6 neighbour discovery, traffic for the host's own addresses included,
+//! which the kernel then never sees —, or only the IPv4 / IPv6 unicast frames not for the
+//! host ([`XdpProgram::attach_steering`] with [`XdpSteering::NotForTheHost`], and
+//! [`XdpProgram::set_local_addresses`]), the rest going to the kernel as if no program
+//! were attached (see ARCHITECTURE.md, "AF_XDP"). Frames of queues without a socket go to
+//! the kernel as usual.
 //!
 //! The frames live in the UMEM, a memory area registered with the socket and cut into
 //! buffers of [`XdpConfig::frame_size`] bytes, handed back and forth through four rings:
@@ -44,8 +46,8 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use attach::XdpProgram;
-pub use config::{AttachMode, XdpBind, XdpConfig, XdpMode};
+pub use attach::{receive_queues, XdpProgram, MAX_LOCAL_ADDRESSES};
+pub use config::{AttachMode, XdpBind, XdpConfig, XdpMode, XdpSteering};
 use tx::{TxPath, TxState};
 
 use super::Transmit;
