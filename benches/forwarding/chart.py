@@ -9,7 +9,8 @@ BAR_HEIGHT = 16
 BAR_GAP = 6
 PANEL_TOP = 34
 COLUMNS = 2
-COLOURS = {"kernel": "#7f7f7f", "haproxy": "#b07aa1", "lb": "#4e79a7"}
+COLOURS = {"kernel": "#7f7f7f", "haproxy": "#b07aa1", "lb": "#4e79a7",
+           "lb-xdp-generic": "#59a14f", "lb-xdp-native": "#f28e2b"}
 
 
 def _nice_max(value):
@@ -49,7 +50,7 @@ def _panel(x0, y0, panel, rows):
             lo = plot_x + plot_w * stat["min"] / scale / top
             hi = plot_x + plot_w * stat["max"] / scale / top
             mid = y + BAR_HEIGHT / 2
-            colour = COLOURS.get(row["family"], "#4e79a7")
+            colour = COLOURS.get(row.get("style", row["family"]), "#4e79a7")
             parts.append(f'<rect x="{plot_x}" y="{y}" width="{width:.1f}" height="{BAR_HEIGHT}" '
                          f'fill="{colour}"/>')
             parts.append(f'<line x1="{lo:.1f}" y1="{mid}" x2="{hi:.1f}" y2="{mid}" '

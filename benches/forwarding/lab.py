@@ -40,6 +40,11 @@ MAC = {
 
 ROLES = ["gen", "dir", "br", "rs1", "rs2"]
 
+# The director's two links are made with two queues (both ends), so two AF_XDP workers can
+# each bind one; `Lab.set_queues` lowers them to one for every other row.
+MULTIQUEUE = [("gen", "eth0", "dir", "c0"), ("dir", "s0", "br", "pdir")]
+MAX_QUEUES = 2
+
 
 class CommandFailed(Exception):
     """A command of the lab exited non-zero; the message names it and quotes its stderr."""
@@ -132,9 +137,9 @@ class Lab:
             self.created.append(self.ns[role])
             self.sh(role, "ip", "link", "set", "lo", "up")
         self.sh("br", "ip", "link", "add", "br0", "type", "bridge", "forward_delay", "0", "stp_state", "0")
-        self._veth("gen", "eth0", "dir", "c0")
+        self._veth("gen", "eth0", "dir", "c0", queues=MAX_QUEUES)
         self._veth("gen", "eth1", "br", "pgen")
-        self._veth("dir", "s0", "br", "pdir")
+        self._veth("dir", "s0", "br", "pdir", queues=MAX_QUEUES)
         self._veth("rs1", "eth0", "br", "prs1")
         self._veth("rs2", "eth0", "br", "prs2")
         for port in ["pgen", "pdir", "prs1", "prs2"]:
@@ -150,10 +155,24 @@ class Lab:
         self.sh("gen", "ip", "route", "add", f"{VIP}/32", "via", DIRECTOR_CLIENT_SIDE, "dev", "eth0")
         self._settings()
         self.replies_via_director()
+        self.queues = MAX_QUEUES
+        self.set_queues(1)
 
-    def _veth(self, role_a, dev_a, role_b, dev_b):
-        run(["ip", "link", "add", dev_a, "netns", self.ns[role_a], "type", "veth",
-             "peer", "name", dev_b, "netns", self.ns[role_b]])
+    def set_queues(self, n):
+        """Gives the director's two links (both ends of each veth) `n` receive and transmit
+        queues: an AF_XDP worker binds one queue, and the sending end's transmit queue (per
+        flow) is the queue a frame arrives on."""
+        if n == self.queues:
+            return
+        for role_a, dev_a, role_b, dev_b in MULTIQUEUE:
+            for role, dev in [(role_a, dev_a), (role_b, dev_b)]:
+                self.sh(role, "ethtool", "-L", dev, "rx", str(n), "tx", str(n))
+        self.queues = n
+
+    def _veth(self, role_a, dev_a, role_b, dev_b, queues=1):
+        multi = ["numrxqueues", str(queues), "numtxqueues", str(queues)] if queues > 1 else []
+        run(["ip", "link", "add", dev_a, "netns", self.ns[role_a], *multi, "type", "veth",
+             "peer", "name", dev_b, "netns", self.ns[role_b], *multi])
         for role, dev in [(role_a, dev_a), (role_b, dev_b)]:
             if (role, dev) in MAC:
                 self.sh(role, "ip", "link", "set", dev, "address", MAC[(role, dev)])

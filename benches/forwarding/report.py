@@ -76,16 +76,17 @@ TARGETS = [
 
 
 def targets(results):
-    """A table of the issue's targets for every lb row: the ratio and whether it is met."""
+    """The issue's targets for every lb row: one line per row, one column per target, each
+    cell the ratio and whether it is met."""
     lb_rows = [e for e in results if e["family"] == "lb"]
     if not lb_rows:
         return ""
-    head = "| target | " + " | ".join(e["label"] for e in lb_rows) + " |"
-    lines = [head, "|" + "---|" * (len(lb_rows) + 1)]
-    for name, metric, against, factor, higher in TARGETS:
-        base = _median(_find(results, against), metric)
+    head = "| lb row | " + " | ".join(name for name, *_ in TARGETS) + " |"
+    lines = [head, "|" + "---|" * (len(TARGETS) + 1)]
+    for entry in lb_rows:
         cells = []
-        for entry in lb_rows:
+        for _name, metric, against, factor, higher in TARGETS:
+            base = _median(_find(results, against), metric)
             value = _median(entry, metric)
             if not base:
                 cells.append(f"no {against} figure in this run")
@@ -95,8 +96,8 @@ def targets(results):
                 continue
             ratio = value / base
             met = ratio >= factor if higher else ratio <= factor
-            cells.append(f"{ratio:.2f}× {'met' if met else 'missed'}")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            cells.append(f"{ratio:.2f}× {'met' if met else '**missed**'}")
+        lines.append(f"| {entry['label']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -156,6 +157,7 @@ def write_docs(repo, results, meta):
         "WRK_CONNECTIONS": str(meta["wrk_connections"]),
         "LATENCY_CONNECTIONS": str(meta["latency_connections"]),
         "LATENCY_DELAY_MS": str(meta["latency_delay_ms"]),
+        "WORKER_PRIORITY": str(meta.get("worker_priority", "")),
     }
     for key, value in fields.items():
         text = text.replace(f"@{key}@", value)

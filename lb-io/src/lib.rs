@@ -22,4 +22,5 @@ pub mod pcap;
 pub mod rewrite;
 #[allow(unsafe_code)]
 mod sys;
+pub mod thread;
 pub mod wire;

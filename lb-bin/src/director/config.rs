@@ -12,6 +12,7 @@
 //! host-check refuse
 //! link packet                                         # or xdp (AF_XDP)
 //! xdp-mode auto                                       # or native, generic (link xdp)
+//! worker-priority 50                                  # SCHED_FIFO 1..99; 0: normal (default)
 //! ```
 //!
 //! A bad line is reported as `FILE: line N: MESSAGE` (the caller adds `lb director: `).
@@ -30,6 +31,8 @@ pub const DEFAULT_CONTROL: &str = "/run/lb/control.sock";
 pub const DEFAULT_RULES: &str = "/etc/lb/rules";
 /// The most workers.
 pub const MAX_WORKERS: usize = 64;
+/// The highest worker priority (SCHED_FIFO's highest).
+pub const MAX_WORKER_PRIORITY: u8 = 99;
 
 /// What an interface faces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -185,6 +188,8 @@ pub struct Settings {
     pub link: Option<LinkKind>,
     /// XDP mode.
     pub xdp_mode: Option<XdpModeSetting>,
+    /// The workers' SCHED_FIFO priority (0: normal scheduling).
+    pub worker_priority: Option<u8>,
 }
 
 /// The command line of `lb director`.
@@ -221,6 +226,9 @@ pub struct Config {
     pub link: LinkKind,
     /// Where the XDP program runs (`link xdp`).
     pub xdp_mode: XdpModeSetting,
+    /// The workers' realtime (SCHED_FIFO) priority, 1 to [`MAX_WORKER_PRIORITY`]; 0: the
+    /// workers are scheduled like ordinary processes (the default).
+    pub worker_priority: u8,
 }
 
 /// A refused config file or command line.
@@ -262,6 +270,19 @@ fn parse_workers(value: &str) -> Result<usize, String> {
         .ok()
         .filter(|n| (1..=MAX_WORKERS).contains(n))
         .ok_or_else(|| format!("invalid number of workers `{value}' (1 to {MAX_WORKERS})"))
+}
+
+fn parse_worker_priority(value: &str) -> Result<u8, String> {
+    value
+        .parse::<u8>()
+        .ok()
+        .filter(|p| *p <= MAX_WORKER_PRIORITY)
+        .ok_or_else(|| {
+            format!(
+                "invalid worker priority `{value}' (1 to {MAX_WORKER_PRIORITY} for SCHED_FIFO, \
+                 0 for normal scheduling)"
+            )
+        })
 }
 
 fn parse_level(value: &str) -> Result<Level, String> {
@@ -339,6 +360,7 @@ impl Settings {
             "host-check" => self.host_check = Some(HostCheck::from_name(value)?),
             "link" => self.link = Some(LinkKind::from_name(value)?),
             "xdp-mode" => self.xdp_mode = Some(XdpModeSetting::from_name(value)?),
+            "worker-priority" => self.worker_priority = Some(parse_worker_priority(value)?),
             _ => return Err(format!("unknown key `{key}'")),
         }
         Ok(())
@@ -450,6 +472,7 @@ pub fn parse_flags(args: &[String]) -> Result<Flags, ConfigError> {
             "--host-check",
             "--link",
             "--xdp-mode",
+            "--worker-priority",
         ];
         if !known.contains(&name) {
             return Err(ConfigError::flag(format!(
@@ -474,6 +497,9 @@ pub fn parse_flags(args: &[String]) -> Result<Flags, ConfigError> {
             "--log-level" => parse_level(&value).map(|l| s.log_level = Some(l)),
             "--link" => LinkKind::from_name(&value).map(|k| s.link = Some(k)),
             "--xdp-mode" => XdpModeSetting::from_name(&value).map(|m| s.xdp_mode = Some(m)),
+            "--worker-priority" => {
+                parse_worker_priority(&value).map(|p| s.worker_priority = Some(p))
+            }
             _ => HostCheck::from_name(&value).map(|h| s.host_check = Some(h)),
         };
         set.map_err(ConfigError::flag)?;
@@ -516,6 +542,7 @@ pub fn merge(config_file: Option<PathBuf>, file: Settings, flags: &Settings) -> 
             .xdp_mode
             .or(file.xdp_mode)
             .unwrap_or(XdpModeSetting::Auto),
+        worker_priority: flags.worker_priority.or(file.worker_priority).unwrap_or(0),
     }
 }
 
@@ -634,6 +661,33 @@ host-check refuse                         # or warn
         ] {
             assert_eq!(XdpModeSetting::from_name(mode.name()), Ok(mode));
         }
+    }
+
+    #[test]
+    fn the_worker_priority_reads_from_the_file_and_the_flags() {
+        let file = parse_file("interface eth0\nworker-priority 50\n").unwrap();
+        assert_eq!(file.worker_priority, Some(50));
+        assert_eq!(
+            merge(None, file.clone(), &Settings::default()).worker_priority,
+            50
+        );
+        let flags = parse_flags(&args(&["--worker-priority", "0"])).unwrap();
+        assert_eq!(merge(None, file, &flags.settings).worker_priority, 0);
+        let flags = parse_flags(&args(&["--worker-priority=99"])).unwrap();
+        assert_eq!(flags.settings.worker_priority, Some(99));
+        let bare = load(&parse_flags(&args(&["--interface", "eth0"])).unwrap()).unwrap();
+        assert_eq!(bare.worker_priority, 0);
+        assert_eq!(
+            err("worker-priority 100\n"),
+            "line 1: invalid worker priority `100' (1 to 99 for SCHED_FIFO, 0 for normal \
+             scheduling)"
+        );
+        assert_eq!(
+            parse_flags(&args(&["--worker-priority", "high"]))
+                .unwrap_err()
+                .to_string(),
+            "invalid worker priority `high' (1 to 99 for SCHED_FIFO, 0 for normal scheduling)"
+        );
     }
 
     #[test]

@@ -43,6 +43,7 @@ use lb_core::Ipvs;
 use lb_io::link::PacketLink;
 use lb_io::neigh::NeighParams;
 use lb_io::path::{Director, Gateways, InterfaceConfig, IpPrefix};
+use lb_io::thread::Scheduling;
 
 use board::Board;
 use clock::Clock;
@@ -59,6 +60,7 @@ Usage: lb director [--config FILE] [--interface NAME[=ROLE]]... [--workers N]
                    [--control PATH] [--rules PATH] [--gateway ADDR]...
                    [--log-level error|warn|info|debug] [--host-check refuse|warn]
                    [--link packet|xdp] [--xdp-mode auto|native|generic]
+                   [--worker-priority N]
 
 Runs the userspace IPVS director in the current network namespace: receives on
 the interfaces (AF_PACKET or AF_XDP), forwards to the real servers as the rules
@@ -80,6 +82,11 @@ Options (flags override the config file):
   --host-check MODE        refuse (default) or warn: what to do when IPv4
                            forwarding is on, IPv6 forwarding is on with an IPv6
                            VIP, or a VIP is an address of a kernel interface
+  --link KIND              packet (AF_PACKET, default) or xdp (AF_XDP)
+  --xdp-mode MODE          auto (default), native or generic (with --link xdp)
+  --worker-priority N      run the workers in the realtime class SCHED_FIFO at
+                           priority N (1 to 99), so that a frame wakes its worker
+                           at once; 0 (default): ordinary scheduling
 
 Config file lines ('#' starts a comment):
   interface NAME [role ROLE] [address ADDR/LEN]...
@@ -91,6 +98,7 @@ Config file lines ('#' starts a comment):
   host-check MODE
   link KIND
   xdp-mode MODE
+  worker-priority N
 
 Signals: SIGTERM / SIGINT stop (exit 0); SIGHUP re-reads the config file and
 applies the log level, the host-check mode and the gateways.
@@ -535,6 +543,85 @@ fn start_threads<L: WorkerLink>(
     clock: Clock,
     config: &Config,
 ) -> Result<(), Fatal> {
+    // The workers inherit the scheduling of the thread that starts them: this one takes
+    // the workers' for as long as it starts them.
+    let realtime = WorkerScheduling::enter(config.worker_priority)?;
+    let spawned = spawn_workers(
+        running,
+        links,
+        kernel_side,
+        wakeups,
+        interfaces,
+        roles,
+        engine,
+        shared,
+        clock,
+    );
+    realtime.leave()?;
+    spawned?;
+    debug_assert_eq!(running.workers.len(), config.workers);
+    running.housekeeping = Some(
+        housekeeping::spawn(Arc::clone(engine), clock, Arc::clone(shared))
+            .map_err(|e| spawn_error("housekeeping", e))?,
+    );
+    Ok(())
+}
+
+/// The starting thread's scheduling while it starts the workers: SCHED_FIFO at the
+/// configured priority, then back to what it was.
+struct WorkerScheduling {
+    before: Option<Scheduling>,
+}
+
+impl WorkerScheduling {
+    /// Puts the calling thread in SCHED_FIFO at `priority` (nothing for 0).
+    fn enter(priority: u8) -> Result<WorkerScheduling, Fatal> {
+        if priority == 0 {
+            return Ok(WorkerScheduling { before: None });
+        }
+        let before = Scheduling::of_this_thread()
+            .map_err(|e| fatal(format!("reading the scheduling policy: {}", io_reason(&e))))?;
+        Scheduling::fifo(priority)
+            .apply_to_this_thread()
+            .map_err(|e| {
+                fatal(format!(
+                    "cannot run the workers in SCHED_FIFO at priority {priority} ({}): \
+                     it needs CAP_SYS_NICE; run with --worker-priority 0",
+                    io_reason(&e)
+                ))
+            })?;
+        log::info!("workers in SCHED_FIFO at priority {priority}");
+        Ok(WorkerScheduling {
+            before: Some(before),
+        })
+    }
+
+    /// Gives the calling thread its scheduling back.
+    fn leave(self) -> Result<(), Fatal> {
+        match self.before {
+            Some(before) => before.apply_to_this_thread().map_err(|e| {
+                fatal(format!(
+                    "restoring the scheduling policy: {}",
+                    io_reason(&e)
+                ))
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_workers<L: WorkerLink>(
+    running: &mut Running,
+    links: Vec<Vec<L>>,
+    kernel_side: Vec<PacketLink>,
+    wakeups: Vec<waker::Wakeup>,
+    interfaces: &[InterfaceConfig],
+    roles: &[Role],
+    engine: &Arc<Engine>,
+    shared: &Arc<Shared>,
+    clock: Clock,
+) -> Result<(), Fatal> {
     let mut kernel_side = Some(kernel_side);
     for (index, (links, wakeup)) in links.into_iter().zip(wakeups).enumerate() {
         let mut director = Director::new(interfaces.to_vec(), NeighParams::default());
@@ -556,11 +643,6 @@ fn start_threads<L: WorkerLink>(
             .map_err(|e| spawn_error("worker", e))?;
         running.workers.push(handle);
     }
-    debug_assert_eq!(running.workers.len(), config.workers);
-    running.housekeeping = Some(
-        housekeeping::spawn(Arc::clone(engine), clock, Arc::clone(shared))
-            .map_err(|e| spawn_error("housekeeping", e))?,
-    );
     Ok(())
 }
 
@@ -628,6 +710,10 @@ fn reload(flags: &Flags, config: &mut Config, shared: &Shared, refuse: &AtomicBo
         ("rules", config.rules != new.rules),
         ("link", config.link != new.link),
         ("xdp-mode", config.xdp_mode != new.xdp_mode),
+        (
+            "worker-priority",
+            config.worker_priority != new.worker_priority,
+        ),
     ];
     for (key, changed) in restart {
         if changed {
@@ -656,6 +742,7 @@ fn reload(flags: &Flags, config: &mut Config, shared: &Shared, refuse: &AtomicBo
     config.rules = keep.rules;
     config.link = keep.link;
     config.xdp_mode = keep.xdp_mode;
+    config.worker_priority = keep.worker_priority;
 }
 
 /// The control socket's path for a client: `LB_CONTROL`, else the default.

@@ -11,8 +11,9 @@
 //! learnt, the rest passed); what comes out is sent on the XDP links.
 //!
 //! ```text
-//! loop:  follow the VIPs / gateways if their generation moved; learn relayed neighbour frames
-//!        poll(all links + kernel-side links + wake-up socket, ≤ 50 ms)
+//! loop:  poll(all links + kernel-side links + wake-up socket, ≤ 50 ms; 0 when frames were left)
+//!        wake-up socket readable: drain it
+//!        follow the VIPs / gateways if their generation moved; learn relayed neighbour frames
 //!        each ready link: up to 8 batches of 64 frames → process → send (TX rings)
 //!        flush every link (one kick each); neighbour timers every 100 ms
 //! ```
@@ -268,18 +269,26 @@ impl<L: WorkerLink> Worker<L> {
     }
 
     /// Runs until the shared stop flag is set; returns what it did.
+    ///
+    /// What the control side publishes, and what other workers relay, comes with a wake-up
+    /// (the wake-up socket turns readable), so following it once per turn, after the wait,
+    /// misses nothing; the wake-up socket is read only when it is readable. A turn that
+    /// finds one frame thus costs one `poll` and the batch's receive and send, and no other
+    /// system call.
     pub fn run(mut self) -> WorkerReport {
+        let wakeup_at = self.links.len() + self.kernel.len();
+        self.follow(self.clock.now());
         let mut busy = false;
         while !self.shared.stop.load(Ordering::Acquire) {
-            let now = self.clock.now();
-            self.follow(now);
             let timeout = if busy { Duration::ZERO } else { TICK };
             if let Err(e) = self.poll.wait(timeout) {
                 log::error!("worker {}: poll: {e}", self.index);
                 std::thread::sleep(TICK);
                 continue;
             }
-            self.wakeup.drain();
+            if self.poll.is_ready(wakeup_at) {
+                self.wakeup.drain();
+            }
             let now = self.clock.now();
             self.follow(now);
             busy = false;

@@ -10,7 +10,7 @@
 //! - [`ring_map`]: the RX and TX rings mapped into our memory, with acquire / release
 //!   access to the status word of each slot;
 //! - [`netns`]: moving the calling thread into another network namespace;
-//! - [`process`]: the effective user id and the page size;
+//! - [`process`]: the effective user id, the page size, the calling thread's scheduling;
 //! - [`counting_alloc`]: the system allocator with live and peak byte counters;
 //! - [`poll`]: waiting on several descriptors at once;
 //! - [`ifaddrs`]: the addresses of the network interfaces;
