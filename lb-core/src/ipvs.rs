@@ -82,6 +82,10 @@ impl Ipvs {
     pub fn services(&self) -> &[Service] {
         &self.services
     }
+    /// Every service, to change in place (the engine moves their live state in and out).
+    pub(crate) fn services_mut(&mut self) -> &mut [Service] {
+        &mut self.services
+    }
     /// The service with this identity.
     pub fn service(&self, key: &ServiceKey) -> Option<&Service> {
         self.services.iter().find(|s| s.key() == key)

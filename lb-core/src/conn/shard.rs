@@ -30,6 +30,16 @@ impl ShardTraffic {
     #[inline]
     fn slot(&mut self, dest: u32) -> &mut Counters {
         let i = dest as usize;
+        if i < self.dense.len() {
+            return &mut self.dense[i];
+        }
+        self.slot_slow(dest)
+    }
+
+    /// A destination not counted in the dense array yet, or whose id is too large for it.
+    #[cold]
+    fn slot_slow(&mut self, dest: u32) -> &mut Counters {
+        let i = dest as usize;
         if i < DENSE_IDS {
             if i >= self.dense.len() {
                 self.dense.resize(i + 1, Counters::default());
@@ -46,6 +56,13 @@ impl ShardTraffic {
         let c = self.slot(dest);
         c.inpkts = c.inpkts.wrapping_add(1);
         c.inbytes = c.inbytes.wrapping_add(bytes);
+    }
+
+    /// One connection scheduled to destination `dest`.
+    #[inline]
+    pub fn count_conn(&mut self, dest: u32) {
+        let c = self.slot(dest);
+        c.conns = c.conns.wrapping_add(1);
     }
 
     /// One packet server → client of `bytes` for destination `dest`.
@@ -156,18 +173,15 @@ impl Shards {
     /// The shard a client hash belongs to.
     #[inline]
     pub fn shard_of(&self, client_hash: u64) -> usize {
-        if self.bits == 0 {
-            0
-        } else {
-            (client_hash >> (64 - self.bits)) as usize
-        }
+        client_hash.checked_shr(64 - self.bits).unwrap_or(0) as usize
     }
 
     /// Locks shard `i` (a poisoned lock is taken over: a shard is consistent between
     /// operations, and nothing on the packet path panics).
     #[inline]
     pub fn lock(&self, i: usize) -> MutexGuard<'_, Shard> {
-        let m = &self.shards[i % self.shards.len()];
+        // The count is a power of two.
+        let m = &self.shards[i & (self.shards.len() - 1)];
         m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -393,7 +393,11 @@ impl<A: Addr> Table<A> {
                 self.rebuild_reply(n);
             }
         }
-        budget.give(before.saturating_sub(self.primary.bytes() + self.reply.bytes()));
+        let freed = before.saturating_sub(self.primary.bytes() + self.reply.bytes());
+        if freed > 0 {
+            // The budget is shared by every thread: no atomic write for nothing.
+            budget.give(freed);
+        }
         if self.live == 0 && !self.wheel.is_empty() {
             budget.give(self.wheel.capacity() * std::mem::size_of::<u32>());
             self.wheel = Vec::new();
@@ -465,6 +469,19 @@ impl<A: Addr> Table<A> {
             e.flags &= !IN_WHEEL;
             e.prev = NIL;
             e.next = NIL;
+        }
+    }
+
+    /// Re-arms entry `e` of this table in place when `expires` is not earlier than the tick
+    /// it is filed under (the common case: a packet pushes the expiry later), which needs no
+    /// change to the wheel. False if [`Table::arm`] must do it.
+    #[inline]
+    pub fn rearm_later(e: &mut Entry<A>, expires: u32) -> bool {
+        if e.flags & IN_WHEEL != 0 && tick_le(e.filed, expires) {
+            e.expires = expires;
+            true
+        } else {
+            false
         }
     }
 

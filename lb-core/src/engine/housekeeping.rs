@@ -58,15 +58,12 @@ impl Engine {
             }
         }
         if due(&mut hk.estimator, now, Estimator::INTERVAL) {
-            self.model_folded().estimate();
+            self.admin(false, |m| m.estimate());
         }
         if due(&mut hk.trash, now, TRASH_PERIOD) {
-            let mut m = self.model_folded();
-            let before = m.ipvs.trash().len();
-            m.ipvs.timer(now);
-            if m.ipvs.trash().len() != before {
-                self.publish(&mut m);
-            }
+            // The trash timer frees destinations (their snapshot views go) and runs the
+            // schedulers' own timers: published every time, once a minute.
+            self.admin(true, |m| m.ipvs.timer(now));
         }
     }
 

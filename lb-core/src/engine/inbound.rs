@@ -2,10 +2,12 @@
 
 use super::lifecycle::{Chain, Unbinds};
 use super::packet::{PacketMeta, IPPROTO_SCTP, IPPROTO_TCP};
-use super::snapshot::Snapshot;
+use super::snapshot::{DestView, Snapshot};
 use super::verdict::{DropReason, Forward, Verdict};
 use super::Engine;
-use crate::conn::{flags, tick_ceil, tick_floor, Entry, InShard, Key, ShardTraffic, Table, NIL};
+use crate::conn::{
+    flags, tick_ceil, tick_floor, tick_le, Entry, InShard, Key, ShardTraffic, Table, NIL,
+};
 use crate::proto::{sctp, tcp, Direction};
 use crate::time::Time;
 
@@ -59,7 +61,21 @@ impl Engine {
         let mut guard = self.table.conns.lock(self.table.conns.shard_of(client));
         let (table, traffic) = A::split(&mut guard);
         let tick = tick_floor(now);
-        let mut found = self.live_or_expire(snap, table, table.find(&key, client), tick);
+        let found = table.find(&key, client);
+        // The common case first: a packet of a live connection that opens nothing, to an
+        // available server.
+        if let Some(id) = found {
+            let opener = !pkt.fragment && opens_connection(pkt);
+            let dv = table
+                .get(id)
+                .filter(|e| !opener && !tick_le(e.expires, tick))
+                .and_then(|e| snap.dest(e.dest))
+                .filter(|d| d.available);
+            if let Some(dv) = dv {
+                return self.deliver(snap, table, traffic, id, dv, pkt, now);
+            }
+        }
+        let mut found = self.live_or_expire(snap, table, found, tick);
 
         let settings = &snap.settings;
         if let Some(id) = found {
@@ -80,27 +96,45 @@ impl Engine {
                 }
             }
         }
+        let (latest, newer);
         if let Some(id) = found {
-            let available = table
-                .get(id)
-                .and_then(|e| self.dest_available(snap, e.dest))
-                .unwrap_or(false);
-            if !available {
-                if !settings.expire_nodest_conn {
-                    return Verdict::Drop(DropReason::DestUnavailable);
+            let dest = table.get(id).map_or(NIL, |e| e.dest);
+            let dv = match snap.dest(dest) {
+                Some(d) => Some(d),
+                None => {
+                    latest = self.current_snapshot();
+                    latest.dest(dest)
                 }
-                self.drop_for_reschedule(snap, table, id);
-                found = None;
+            };
+            match dv {
+                Some(dv) if dv.available => {
+                    return self.deliver(snap, table, traffic, id, dv, pkt, now);
+                }
+                _ => {
+                    if !settings.expire_nodest_conn {
+                        return Verdict::Drop(DropReason::DestUnavailable);
+                    }
+                    self.drop_for_reschedule(snap, table, id);
+                }
             }
         }
-        let id = match found {
-            Some(id) => id,
-            None => match self.try_schedule(snap, table, pkt, &key, now) {
-                Ok(id) => id,
-                Err(verdict) => return verdict,
-            },
-        };
-        self.deliver(snap, table, traffic, id, pkt, now)
+        match self.try_schedule(snap, table, traffic, pkt, &key, now) {
+            Ok(id) => {
+                let dest = table.get(id).map_or(NIL, |e| e.dest);
+                let dv = match snap.dest(dest) {
+                    Some(d) => Some(d),
+                    None => {
+                        newer = self.current_snapshot();
+                        newer.dest(dest)
+                    }
+                };
+                match dv {
+                    Some(dv) => self.deliver(snap, table, traffic, id, dv, pkt, now),
+                    None => Verdict::Drop(DropReason::UnknownDest),
+                }
+            }
+            Err(verdict) => verdict,
+        }
     }
 
     /// `ip_vs_conn_expire_now` of a connection that controls nothing.
@@ -112,44 +146,27 @@ impl Engine {
         }
     }
 
-    /// Whether destination `dest` is AVAILABLE (from the latest snapshot if `snap` does not
-    /// know it yet).
-    pub(crate) fn dest_available(&self, snap: &Snapshot, dest: u32) -> Option<bool> {
-        match snap.dest(dest) {
-            Some(d) => Some(d.available),
-            None => self.current_snapshot().dest(dest).map(|d| d.available),
-        }
-    }
-
-    /// The end of the request path for connection `id`: in-stats, the INPUT transition,
-    /// the packet counter, the timer, and where the packet goes.
+    /// The end of the request path for connection `id` to real server `dv`: in-stats, the
+    /// INPUT transition, the packet counter, the timer, and where the packet goes.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn deliver<A: InShard>(
         &self,
         snap: &Snapshot,
         table: &mut Table<A>,
         traffic: &mut ShardTraffic,
         id: u32,
+        dv: &DestView,
         pkt: &PacketMeta,
         now: Time,
     ) -> Verdict {
-        let Some(e) = table.get(id).copied() else {
+        let Some(e) = table.get_mut(id) else {
             return Verdict::Drop(DropReason::UnknownDest);
-        };
-        let latest;
-        let dv = match snap.dest(e.dest) {
-            Some(d) => d,
-            None => {
-                latest = self.current_snapshot();
-                match latest.dest(e.dest) {
-                    Some(d) => d,
-                    None => return Verdict::Drop(DropReason::UnknownDest),
-                }
-            }
         };
         if dv.available {
             traffic.count_in(e.dest, u64::from(pkt.ip_len));
         }
-        self.transition(snap, table, id, Direction::Input, pkt);
+        let fx = self.step_entry(snap, e, Direction::Input, pkt);
         let verdict = Verdict::Forward(Forward {
             method: dv.method,
             daddr: dv.addr,
@@ -158,17 +175,25 @@ impl Engine {
             dest: dv.id,
         });
         if e.flags & flags::ONE_PACKET != 0 {
-            if e.control != NIL {
-                self.count_control_packet::<A>(e.control);
+            let control = e.control;
+            if !fx.is_none() {
+                self.apply_effects::<A>(snap, fx);
+            }
+            if control != NIL {
+                self.count_control_packet::<A>(control);
             }
             let mut unbinds = Unbinds::default();
             self.remove_conn(snap, table, id, Chain::Keep, &mut unbinds);
             self.flush_unbinds(&mut unbinds);
             return verdict;
         }
-        if let Some(slot) = table.get_mut(id) {
-            slot.in_pkts = slot.in_pkts.wrapping_add(1);
-            let expires = tick_ceil(now).wrapping_add(slot.timeout);
+        e.in_pkts = e.in_pkts.wrapping_add(1);
+        let expires = tick_ceil(now).wrapping_add(e.timeout);
+        let rearmed = Table::rearm_later(e, expires);
+        if !fx.is_none() {
+            self.apply_effects::<A>(snap, fx);
+        }
+        if !rearmed {
             table.arm(id, expires);
         }
         verdict

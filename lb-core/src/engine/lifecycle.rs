@@ -2,13 +2,14 @@
 //! counters, the controlling template's `n_control`, and — for explicit deletions — the
 //! template itself.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::cell::ServiceCell;
 use super::snapshot::Snapshot;
 use super::Engine;
 use crate::conn::{flags, tick_le, ticks, ConnTable, Entry, InShard, Table, NIL, TEMPLATE_ASSURED};
 use crate::dest::{ConnKind, DestId};
-use crate::service::ServiceKey;
 
 /// The 60 s an entry that still controls connections is kept when it expires
 /// (`expire_later`).
@@ -26,16 +27,29 @@ pub(crate) enum Chain {
     DropUnused,
 }
 
-/// Destination counter moves waiting for the model lock, so that many removals take it
-/// once.
+/// Destination counter moves waiting for their service's lock, so that removals are not
+/// made under a template shard's lock and many removals of one service take it once.
 #[derive(Debug, Default)]
 pub(crate) struct Unbinds {
-    jobs: Vec<(ServiceKey, DestId, ConnKind)>,
+    /// (service, server, how it counted, how many).
+    jobs: Vec<(Arc<ServiceCell>, DestId, ConnKind, u32)>,
 }
 
 impl Unbinds {
-    pub fn is_empty(&self) -> bool {
-        self.jobs.is_empty()
+    /// How many of the latest jobs a new move is merged into, when it is the same.
+    const MERGE_WINDOW: usize = 8;
+
+    /// Queues one move of server `id` of `cell`'s service, merged into a recent job for
+    /// the same server and kind (many removals then share one job and one lock).
+    fn push(&mut self, cell: &Arc<ServiceCell>, id: DestId, kind: ConnKind) {
+        let recent = self.jobs.len().saturating_sub(Self::MERGE_WINDOW);
+        let same = self.jobs[recent..]
+            .iter_mut()
+            .find(|(c, d, k, _)| *d == id && *k == kind && Arc::ptr_eq(c, cell));
+        match same {
+            Some(job) => job.3 += 1,
+            None => self.jobs.push((Arc::clone(cell), id, kind, 1)),
+        }
     }
 }
 
@@ -51,29 +65,40 @@ pub(crate) fn conn_kind<A>(e: &Entry<A>) -> ConnKind {
 }
 
 impl Engine {
-    /// The service of destination `dest`, from `snap` or, if it is older than the
-    /// destination, from the latest snapshot.
-    pub(crate) fn dest_service(&self, snap: &Snapshot, dest: u32) -> Option<ServiceKey> {
+    /// The cell of the service of destination `dest`, from `snap` or, if it is older than
+    /// the destination, from the latest snapshot.
+    pub(crate) fn dest_cell(&self, snap: &Snapshot, dest: u32) -> Option<Arc<ServiceCell>> {
         match snap.dest(dest) {
-            Some(d) => Some(d.service_key),
-            None => self.current_snapshot().dest(dest).map(|d| d.service_key),
+            Some(d) => Some(Arc::clone(&d.cell)),
+            None => self
+                .current_snapshot()
+                .dest(dest)
+                .map(|d| Arc::clone(&d.cell)),
         }
     }
 
-    /// Applies the queued counter moves.
+    /// Applies the queued counter moves, each under its service's lock (taken once for a
+    /// run of moves of one service).
     pub(crate) fn flush_unbinds(&self, unbinds: &mut Unbinds) {
-        if unbinds.is_empty() {
-            return;
-        }
-        let mut m = self.model();
-        for (key, id, kind) in unbinds.jobs.drain(..) {
-            m.ipvs.unbind(&key, id, kind);
+        let mut jobs = unbinds.jobs.drain(..).peekable();
+        while let Some((cell, id, kind, n)) = jobs.next() {
+            let mut g = cell.lock();
+            (0..n).for_each(|_| g.unbind(id, kind));
+            while let Some((_, id, kind, n)) = jobs.next_if(|(c, ..)| Arc::ptr_eq(c, &cell)) {
+                (0..n).for_each(|_| g.unbind(id, kind));
+            }
         }
     }
 
     fn queue_unbind<A>(&self, snap: &Snapshot, e: &Entry<A>, unbinds: &mut Unbinds) {
-        if let Some(key) = self.dest_service(snap, e.dest) {
-            unbinds.jobs.push((key, DestId(e.dest), conn_kind(e)));
+        let (id, kind) = (DestId(e.dest), conn_kind(e));
+        match snap.dest(e.dest) {
+            Some(d) => unbinds.push(&d.cell, id, kind),
+            None => {
+                if let Some(cell) = self.dest_cell(snap, e.dest) {
+                    unbinds.push(&cell, id, kind);
+                }
+            }
         }
     }
 
@@ -173,6 +198,7 @@ impl Engine {
 
     /// A found entry that has expired is expired on the spot (as its timer would have
     /// fired): `Some(id)` if it is still there afterwards.
+    #[inline]
     pub(crate) fn live_or_expire<A: InShard>(
         &self,
         snap: &Snapshot,
@@ -184,6 +210,18 @@ impl Engine {
         if !Self::has_expired(table, id, now) {
             return Some(id);
         }
+        self.expire_found(snap, table, id, now)
+    }
+
+    /// [`Engine::live_or_expire`] of an entry found expired.
+    #[cold]
+    fn expire_found<A: InShard>(
+        &self,
+        snap: &Snapshot,
+        table: &mut Table<A>,
+        id: u32,
+        now: u32,
+    ) -> Option<u32> {
         let mut unbinds = Unbinds::default();
         let removed = self.expire_entry(snap, table, id, now, &mut unbinds);
         self.flush_unbinds(&mut unbinds);

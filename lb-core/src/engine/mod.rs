@@ -12,24 +12,40 @@
 //! # Threads
 //!
 //! `process` takes `&self` and is meant to be called by several workers at once; a NAT
-//! reply may reach another worker than its request. The packet path takes:
-//! - one connection-shard lock (the shard of the packet's client), for every packet;
-//! - for a new connection: the lock of its persistence template's shard, and the model lock
-//!   once (the [`Ipvs`] table, whose schedulers and destination counters are mutable state;
-//!   a new connection is bound already counted as its first packet leaves it, active or
-//!   inactive, which is where the kernel's bind-then-move ends);
-//! - for a later state change that moves a destination between active and inactive, and
-//!   for an expiry: the model lock, briefly.
+//! reply may reach another worker than its request. No lock shared by all packets is taken
+//! on the packet path:
+//! - every packet takes one connection-shard lock: the shard of its client, where both
+//!   directions of a connection and its reply index entry live;
+//! - a new connection also takes its service's lock once (its scheduler's choice and the
+//!   chosen server's counters; bound already counted as its first packet leaves it, active
+//!   or inactive, which is where the kernel's bind-then-move ends), and for a persistent
+//!   service the lock of its template's shard first;
+//! - a state change that moves a server between active and inactive, and an expiry or
+//!   removal, take the lock of that server's service, briefly. Services are independent:
+//!   their locks are never held together on the packet path.
 //!
 //! A packet of an established connection that changes nothing takes only its shard lock.
-//! The model lock is one for all services, because the [`Ipvs`] table that `ipvsadm`
-//! edits, lists and saves is one structure; it is held for the length of a scheduler's
-//! choice or a counter move.
-//! The configuration reaches workers as an immutable snapshot, swapped whole by
-//! [`Engine::configure`]; each thread keeps the snapshot it last used and only reloads it
-//! when the generation counter says it changed. Traffic is counted per destination under
-//! the shard lock already held, and moved into the model's statistics when they are read.
-//! Locks are always taken in the order connection shard, template shard, model.
+//! Each service's live state (scheduler, destination list, connection counters, OVERLOAD
+//! flags) is kept in its own cell (`cell.rs`) while the engine runs, as the kernel keeps a
+//! per-service `sched_lock`; the [`Ipvs`] table that `ipvsadm` edits, lists and saves is
+//! behind the model lock, which only administrative calls take ([`Engine::configure`],
+//! [`Engine::read`], [`Engine::zero`], the settings, and the estimator and trash timers of
+//! [`Engine::housekeeping`]). Such a call checks every service in: it takes the model lock,
+//! then every service's lock, moves the live services into the table, works on one
+//! consistent table, moves them back out (into new cells for new services) and publishes
+//! the new configuration before it lets go — so an edit or a listing never sees a
+//! scheduler halfway through a choice, and new connections wait for an edit as they would
+//! for the kernel's service mutex. A server deleted into the trash keeps its counters: a
+//! counter move for it made on the packet path is queued in its service's cell and applied
+//! at the next check-in.
+//!
+//! The configuration reaches workers as an immutable snapshot, swapped whole when it
+//! changes; each thread keeps the snapshot it last used and only reloads it when the
+//! generation counter says it changed. Traffic and scheduled connections are counted per
+//! destination under the shard lock already held, and moved into the model's statistics
+//! when they are read. Locks are always taken in the order connection shard, template
+//! shard, service; administrative calls drain the shards one at a time before they take
+//! the model lock, then the services' locks.
 //!
 //! # Time
 //!
@@ -59,8 +75,10 @@
 //! ```
 
 mod admin;
+mod cell;
 mod counters;
 mod defense;
+mod fast_hash;
 mod housekeeping;
 mod icmp;
 mod inbound;
@@ -165,7 +183,18 @@ impl Engine {
     pub fn new(ipvs: Ipvs, settings: Settings, config: EngineConfig) -> Engine {
         let table = ConnTable::new(config.shard_bits, config.hash_seed, settings.memory_budget);
         let mut model = Model::new(ipvs, settings);
+        model.cells.cover(&model.ipvs);
         let snapshot = Arc::new(model.snapshot());
+        let cells = model.cells.all();
+        let mut locked: Vec<_> = cells.iter().map(|c| c.lock()).collect();
+        cell::check_out(
+            &mut model.ipvs,
+            cells
+                .iter()
+                .map(|c| &**c)
+                .zip(locked.iter_mut().map(|g| &mut **g)),
+        );
+        drop(locked);
         let engine = Engine {
             id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
             table,
@@ -182,22 +211,61 @@ impl Engine {
     }
 
     /// The model lock (a poisoned lock is taken over: the model is consistent between
-    /// operations).
+    /// operations). The services stay checked out: use [`Engine::admin`] to read or change
+    /// them.
     fn model(&self) -> MutexGuard<'_, Model> {
         self.model.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The model lock, after the traffic the packet path counted in every shard was moved
-    /// into the model's statistics. (The shards are drained before the model is locked:
-    /// locks are only ever taken shard first.)
-    fn model_folded(&self) -> MutexGuard<'_, Model> {
+    /// Runs `f` on the model with every service checked in (see [`cell`]) and the traffic
+    /// the packet path counted in every shard folded into the statistics; then, with
+    /// `publish`, publishes the configuration to the packet path. Locks are taken in the
+    /// order shards (one at a time, to drain them, before anything else), model, cells.
+    fn admin<R>(&self, publish: bool, f: impl FnOnce(&mut Model) -> R) -> R {
         let mut drained = Vec::new();
         for i in 0..self.table.conns.count() {
             self.table.conns.lock(i).traffic.drain(&mut drained);
         }
-        let mut m = self.model();
+        let mut guard = self.model();
+        let m = &mut *guard;
+        let cells = m.cells.all();
+        let mut locked: Vec<_> = cells.iter().map(|c| c.lock()).collect();
+        cell::check_in(
+            &mut m.ipvs,
+            cells
+                .iter()
+                .map(|c| &**c)
+                .zip(locked.iter_mut().map(|g| &mut **g)),
+        );
         m.fold(&drained);
-        m
+        let r = f(m);
+        m.cells.cover(&m.ipvs);
+        let snapshot = publish.then(|| Arc::new(m.snapshot()));
+        let fresh: Vec<_> = m
+            .cells
+            .all()
+            .into_iter()
+            .filter(|c| !cells.iter().any(|o| Arc::ptr_eq(o, c)))
+            .collect();
+        let mut fresh_locked: Vec<_> = fresh.iter().map(|c| c.lock()).collect();
+        cell::check_out(
+            &mut m.ipvs,
+            cells.iter().chain(fresh.iter()).map(|c| &**c).zip(
+                locked
+                    .iter_mut()
+                    .map(|g| &mut **g)
+                    .chain(fresh_locked.iter_mut().map(|g| &mut **g)),
+            ),
+        );
+        if let Some(snapshot) = snapshot {
+            let mut g = self.published.write().unwrap_or_else(|p| p.into_inner());
+            *g = snapshot;
+            drop(g);
+            self.generation.fetch_add(1, Ordering::Release);
+        }
+        drop(fresh_locked);
+        drop(locked);
+        r
     }
 
     /// The latest published snapshot, from the lock.
@@ -233,15 +301,6 @@ impl Engine {
         }
     }
 
-    /// Publishes the model's configuration to the packet path.
-    fn publish(&self, model: &mut Model) {
-        let snapshot = Arc::new(model.snapshot());
-        let mut g = self.published.write().unwrap_or_else(|p| p.into_inner());
-        *g = snapshot;
-        drop(g);
-        self.generation.fetch_add(1, Ordering::Release);
-    }
-
     /// Decides the fate of one packet at time `now`.
     pub fn process(&self, pkt: &PacketMeta, now: Time) -> Verdict {
         let verdict = self.dispatch_cached(pkt, now);
@@ -254,6 +313,7 @@ impl Engine {
         verdict
     }
 
+    #[inline(always)]
     fn dispatch(&self, snap: &Snapshot, pkt: &PacketMeta, now: Time) -> Verdict {
         match (pkt.src, pkt.dst) {
             (std::net::IpAddr::V4(_), std::net::IpAddr::V4(_)) => {
@@ -296,19 +356,19 @@ impl Engine {
     /// instance through [`crate::ipvsadm::apply`]); the result is published to the packet
     /// path before this returns. Use [`Engine::zero`] for `-Z`, which also resets rates.
     pub fn configure<R>(&self, f: impl FnOnce(&mut Ipvs) -> R) -> R {
-        let mut m = self.model_folded();
-        let trash_before: Vec<_> = m.ipvs.trash().iter().map(|t| t.dest.id()).collect();
-        let r = f(&mut m.ipvs);
-        let deleted = m
-            .ipvs
-            .trash()
-            .iter()
-            .any(|t| !trash_before.contains(&t.dest.id()));
-        if deleted && m.settings.expire_nodest_conn {
-            self.nodest_flush.store(true, Ordering::Relaxed);
-        }
-        self.publish(&mut m);
-        r
+        self.admin(true, |m| {
+            let trash_before: Vec<_> = m.ipvs.trash().iter().map(|t| t.dest.id()).collect();
+            let r = f(&mut m.ipvs);
+            let deleted = m
+                .ipvs
+                .trash()
+                .iter()
+                .any(|t| !trash_before.contains(&t.dest.id()));
+            if deleted && m.settings.expire_nodest_conn {
+                self.nodest_flush.store(true, Ordering::Relaxed);
+            }
+            r
+        })
     }
 
     /// Reads the configuration and its counters (traffic counted so far folded in): `f`
@@ -318,13 +378,14 @@ impl Engine {
         &self,
         f: impl FnOnce(&Ipvs, &dyn Fn(&Service, Option<&Destination>) -> Rates) -> R,
     ) -> R {
-        let m = self.model_folded();
-        let m = &*m;
-        let rates = |s: &Service, d: Option<&Destination>| match d {
-            Some(d) => m.rates(EstimatorOf::Dest(d.id())),
-            None => m.rates(EstimatorOf::Service(*s.key())),
-        };
-        f(&m.ipvs, &rates)
+        self.admin(false, |m| {
+            let m = &*m;
+            let rates = |s: &Service, d: Option<&Destination>| match d {
+                Some(d) => m.rates(EstimatorOf::Dest(d.id())),
+                None => m.rates(EstimatorOf::Service(*s.key())),
+            };
+            f(&m.ipvs, &rates)
+        })
     }
 
     /// The director-wide rates.
@@ -335,10 +396,11 @@ impl Engine {
     /// `ipvsadm -Z`: zeroes the counters and rates of one service and its real servers, or
     /// of everything.
     pub fn zero(&self, key: Option<&ServiceKey>) -> Result<(), Error> {
-        let mut m = self.model_folded();
-        m.ipvs.zero(key)?;
-        m.zero_estimators(key);
-        Ok(())
+        self.admin(false, |m| {
+            m.ipvs.zero(key)?;
+            m.zero_estimators(key);
+            Ok(())
+        })
     }
 
     /// The settings in force (the automatic defense modes show 2 while active, as the
@@ -351,19 +413,13 @@ impl Engine {
     /// sysctl does).
     pub fn set_settings(&self, settings: Settings) {
         self.table.budget.set_limit(settings.memory_budget);
-        let mut m = self.model();
-        m.settings = settings;
-        self.publish(&mut m);
-        drop(m);
+        self.admin(true, |m| m.settings = settings);
         self.update_defense();
     }
 
     /// `ipvsadm --set tcp tcpfin udp`.
     pub fn set_timeouts(&self, timeouts: UserTimeouts) -> Result<(), TimeoutOutOfRange> {
-        let mut m = self.model();
-        m.settings.timeouts.set(timeouts)?;
-        self.publish(&mut m);
-        Ok(())
+        self.admin(true, |m| m.settings.timeouts.set(timeouts))
     }
 
     /// Packets dropped so far, by reason.
@@ -414,8 +470,9 @@ impl Engine {
             m.settings.drop_packet,
             m.settings.secure_tcp,
         );
+        drop(m);
         if before != after {
-            self.publish(&mut m);
+            self.admin(true, |_| ());
         }
         status
     }

@@ -1,17 +1,17 @@
-//! The engine's model: the [`Ipvs`] table with its schedulers and destination counters,
-//! behind one lock that the packet path takes only to schedule a new connection and to move
-//! a destination's connection counters (a state change, an expiry); and the rate
-//! estimators.
+//! The engine's model: the [`Ipvs`] table that `ipvsadm` edits, lists and saves, the
+//! settings, the cells that hold each service's live scheduler and counters while the
+//! engine runs ([`super::cell`]), and the rate estimators. The packet path never takes its
+//! lock.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use super::cell::Cells;
 use super::settings::Settings;
 use super::snapshot::{DestView, ServiceView, Snapshot, SnapshotParts};
 use crate::dest::{ConnKind, DestId, FwdMethod};
 use crate::estimator::{Estimator, Rates};
 use crate::ipvs::Ipvs;
-use crate::sched::SchedInput;
 use crate::service::ServiceKey;
 use crate::stats::Counters;
 
@@ -41,6 +41,8 @@ pub(crate) struct Model {
     /// The service of every destination the packet path may count traffic for.
     dest_service: HashMap<DestId, ServiceKey>,
     estimators: HashMap<EstimatorOf, Estimator>,
+    /// The services' cells.
+    pub cells: Cells,
 }
 
 impl Model {
@@ -50,6 +52,7 @@ impl Model {
             settings,
             dest_service: HashMap::new(),
             estimators: HashMap::new(),
+            cells: Cells::default(),
         }
     }
 
@@ -71,7 +74,8 @@ impl Model {
         }
     }
 
-    /// The snapshot of the current configuration.
+    /// The snapshot of the current configuration (every service checked in, every cell
+    /// made: [`Cells::cover`]).
     pub fn snapshot(&mut self) -> Snapshot {
         let mut services = Vec::new();
         let mut dests = Vec::new();
@@ -88,6 +92,7 @@ impl Model {
                 persistence: Snapshot::persistence_ticks(conf.persistence),
                 netmask: conf.netmask,
                 one_packet: conf.one_packet,
+                cell: self.cells.get_or_make(key),
             });
             for d in svc.dests().iter() {
                 dests.push(DestView {
@@ -100,6 +105,7 @@ impl Model {
                     available: d.is_available(),
                     service_key: key,
                     service_one_packet: conf.one_packet,
+                    cell: self.cells.get_or_make(key),
                 });
             }
         }
@@ -114,6 +120,7 @@ impl Model {
                 weight: d.weight(),
                 available: false,
                 service_key: t.service,
+                cell: self.cells.get_or_make(t.service),
                 service_one_packet: services
                     .iter()
                     .find(|s| s.key == t.service)
@@ -121,7 +128,7 @@ impl Model {
             });
         }
         self.dest_service = dests.iter().map(|d| (d.id, d.service_key)).collect();
-        let live: Vec<EstimatorOf> = std::iter::once(EstimatorOf::Total)
+        let live: std::collections::HashSet<EstimatorOf> = std::iter::once(EstimatorOf::Total)
             .chain(services.iter().map(|s| EstimatorOf::Service(s.key)))
             .chain(dests.iter().map(|d| EstimatorOf::Dest(d.id)))
             .collect();
@@ -131,95 +138,6 @@ impl Model {
             services,
             dests,
         })
-    }
-
-    /// Asks the scheduler of service `key` for a real server and binds a new connection (or
-    /// template) to it, counting as `kind` gives for the server's forwarding method. None:
-    /// no service, or "no destination available".
-    pub fn schedule(
-        &mut self,
-        key: &ServiceKey,
-        input: &SchedInput,
-        kind: impl FnOnce(FwdMethod) -> ConnKind,
-    ) -> Option<Target> {
-        let svc = self.ipvs.service_mut(key)?;
-        let pos = svc.schedule(input)?;
-        let d = svc.dests().get(pos)?;
-        let method = d.conf().method;
-        let target = Target {
-            id: d.id(),
-            addr: d.addr(),
-            port: d.port(),
-            method,
-            kind: kind(method),
-        };
-        svc.bind(pos, target.kind);
-        Some(target)
-    }
-
-    /// Binds a new connection to real server `id` (found at `addr`:`port`) of service
-    /// `key`, if it is still linked there, counting as `kind` gives for its method.
-    pub fn bind(
-        &mut self,
-        key: &ServiceKey,
-        id: DestId,
-        addr: IpAddr,
-        port: u16,
-        kind: impl FnOnce(FwdMethod) -> ConnKind,
-    ) -> Option<Target> {
-        let svc = self.ipvs.service_mut(key)?;
-        let pos = svc.dests().position(addr, port)?;
-        let d = svc.dests().get(pos)?;
-        if d.id() != id {
-            return None;
-        }
-        let method = d.conf().method;
-        let target = Target {
-            id,
-            addr,
-            port,
-            method,
-            kind: kind(method),
-        };
-        svc.bind(pos, target.kind);
-        Some(target)
-    }
-
-    /// Counts a scheduled connection in the "conns" counters of its real server, its
-    /// service and the total (`ip_vs_conn_stats`).
-    pub fn count_conn(&mut self, key: &ServiceKey, id: DestId) {
-        if let Some(s) = self.ipvs.dest_stats_mut(key, id) {
-            s.total.conns = s.total.conns.wrapping_add(1);
-        }
-        if let Some(svc) = self.ipvs.service_mut(key) {
-            svc.stats.total.conns = svc.stats.total.conns.wrapping_add(1);
-        }
-        self.ipvs.stats.total.conns = self.ipvs.stats.total.conns.wrapping_add(1);
-    }
-
-    /// Whether real server `id` of service `key` may still take a template's clients
-    /// (`ip_vs_check_template`): linked (AVAILABLE) and, with
-    /// `expire_quiescent_template`, of non-zero weight.
-    pub fn template_dest_valid(
-        &self,
-        key: &ServiceKey,
-        id: DestId,
-        addr: IpAddr,
-        port: u16,
-    ) -> bool {
-        let Some(svc) = self.ipvs.service(key) else {
-            return false;
-        };
-        let Some(d) = svc
-            .dests()
-            .position(addr, port)
-            .and_then(|p| svc.dests().get(p))
-        else {
-            return false;
-        };
-        d.id() == id
-            && d.is_available()
-            && !(self.settings.expire_quiescent_template && d.weight() == 0)
     }
 
     /// One estimator period: every stats object's rates take in their counters (fold the
@@ -284,6 +202,7 @@ impl Model {
 }
 
 fn add(to: &mut Counters, c: &Counters) {
+    to.conns = to.conns.wrapping_add(c.conns);
     to.inpkts = to.inpkts.wrapping_add(c.inpkts);
     to.inbytes = to.inbytes.wrapping_add(c.inbytes);
     to.outpkts = to.outpkts.wrapping_add(c.outpkts);

@@ -83,31 +83,37 @@ impl Engine {
             pkt.sport,
         );
         let id = self.live_or_expire(snap, table, found, tick_floor(now))?;
-        let e = *table.get(id)?;
+        let dest = table.get(id)?.dest;
         let latest;
-        let dv = match snap.dest(e.dest) {
+        let dv = match snap.dest(dest) {
             Some(d) => d,
             None => {
                 latest = self.current_snapshot();
-                match latest.dest(e.dest) {
+                match latest.dest(dest) {
                     Some(d) => d,
                     None => return Some(Verdict::Drop(DropReason::UnknownDest)),
                 }
             }
         };
+        let e = table.get_mut(id)?;
         if dv.available {
             traffic.count_out(e.dest, u64::from(pkt.ip_len));
         }
-        self.transition(snap, table, id, Direction::Output, pkt);
-        if let Some(slot) = table.get(id) {
-            let expires = tick_ceil(now).wrapping_add(slot.timeout);
-            table.arm(id, expires);
-        }
-        Some(Verdict::Reply(Reply {
+        let fx = self.step_entry(snap, e, Direction::Output, pkt);
+        let verdict = Verdict::Reply(Reply {
             method: dv.method,
             vaddr: e.vaddr.to_ip(),
             vport: e.vport,
-        }))
+        });
+        let expires = tick_ceil(now).wrapping_add(e.timeout);
+        let rearmed = Table::rearm_later(e, expires);
+        if !fx.is_none() {
+            self.apply_effects::<A>(snap, fx);
+        }
+        if !rearmed {
+            table.arm(id, expires);
+        }
+        Some(verdict)
     }
 
     /// `nat_icmp_send`: a NAT real server's packet that answers no connection is refused

@@ -7,7 +7,7 @@ use super::snapshot::{ServiceView, Snapshot, FTP_DATA_PORT, FTP_PORT};
 use super::verdict::{DropReason, IcmpKind, IcmpSend, Verdict};
 use super::Engine;
 use crate::conn::{
-    flags, tick_ceil, tick_floor, ticks, ConnTable, Entry, InShard, Key, Table, NIL,
+    flags, tick_ceil, tick_floor, ticks, ConnTable, Entry, InShard, Key, ShardTraffic, Table, NIL,
 };
 use crate::dest::{ConnKind, FwdMethod};
 use crate::proto::{sctp, tcp, Direction, Timeouts};
@@ -41,6 +41,7 @@ impl Engine {
         &self,
         snap: &Snapshot,
         table: &mut Table<A>,
+        traffic: &mut ShardTraffic,
         pkt: &PacketMeta,
         key: &Key<A>,
         now: Time,
@@ -78,9 +79,9 @@ impl Engine {
         let made = if key.cport == FTP_DATA_PORT {
             Err(NoConn::Ignored)
         } else if svc.persistence.is_some() {
-            self.schedule_persistent(snap, table, svc, pkt, key, now)
+            self.schedule_persistent(snap, table, traffic, svc, pkt, key, now)
         } else {
-            self.schedule_plain(table, svc, pkt, key, now)
+            self.schedule_plain(table, traffic, svc, pkt, key, now)
         };
         match made {
             Ok(id) => Ok(id),
@@ -114,6 +115,7 @@ impl Engine {
     fn schedule_plain<A: InShard>(
         &self,
         table: &mut Table<A>,
+        traffic: &mut ShardTraffic,
         svc: &ServiceView,
         pkt: &PacketMeta,
         key: &Key<A>,
@@ -127,27 +129,25 @@ impl Engine {
             return Err(NoConn::Fatal);
         }
         let input = Self::sched_input(svc, key, now).ok_or(NoConn::Ignored)?;
-        let target = {
-            let mut m = self.model();
-            let t = m
-                .schedule(&svc.key, &input, |method| self.opening_kind(pkt, method))
-                .ok_or(NoConn::NoDest)?;
-            m.count_conn(&svc.key, t.id);
-            t
-        };
+        let target = svc
+            .cell
+            .lock()
+            .schedule(&input, |method| self.opening_kind(pkt, method))
+            .ok_or(NoConn::NoDest)?;
+        traffic.count_conn(target.id.0);
         let dport = if target.port != 0 {
             target.port
         } else {
             key.vport
         };
         let entry = self.new_entry(svc, pkt, key, &target, dport, NIL, now);
-        self.insert_conn(table, entry, &svc.key, &target, now)
+        self.insert_conn(table, entry, svc, &target, now)
     }
 
     /// How a connection opened by `pkt` to a server reached by `method` counts once its
     /// first packet went through the state machine (INPUT from NONE). Binding it that way at
     /// once gives the counters the kernel reaches by binding it inactive and moving it at
-    /// the first transition — and takes the model lock once instead of twice.
+    /// the first transition — and takes the service's lock once instead of twice.
     fn opening_kind(&self, pkt: &PacketMeta, method: FwdMethod) -> ConnKind {
         let timeouts = Timeouts::default();
         let no_output = method != FwdMethod::Masq;
@@ -230,7 +230,7 @@ impl Engine {
         &self,
         table: &mut Table<A>,
         entry: Entry<A>,
-        key: &crate::ServiceKey,
+        svc: &ServiceView,
         target: &Target,
         now: Time,
     ) -> Result<u32, NoConn> {
@@ -238,7 +238,7 @@ impl Engine {
             Some(id) => Ok(id),
             None => {
                 // Not reached: room was reserved under the same lock.
-                self.model().ipvs.unbind(key, target.id, target.kind);
+                svc.cell.lock().unbind(target.id, target.kind);
                 Err(NoConn::Fatal)
             }
         }
@@ -250,6 +250,7 @@ impl Engine {
         &self,
         snap: &Snapshot,
         table: &mut Table<A>,
+        traffic: &mut ShardTraffic,
         svc: &ServiceView,
         pkt: &PacketMeta,
         key: &Key<A>,
@@ -291,11 +292,12 @@ impl Engine {
         let tick = tick_floor(now);
         let mut template = self.live_or_expire(snap, ttable, ttable.find(&tkey, thash), tick);
 
-        let mut m = self.model();
+        let expire_quiescent = snap.settings.expire_quiescent_template;
+        let mut m = svc.cell.lock();
         if let Some(tid) = template {
             let valid = ttable.get(tid).is_some_and(|t| {
                 let dv = snap.dest(t.dest);
-                dv.is_some_and(|d| m.template_dest_valid(&svc.key, d.id, d.addr, d.port))
+                dv.is_some_and(|d| m.template_dest_valid(d.id, d.addr, d.port, expire_quiescent))
             });
             if !valid {
                 // Invalidate it: it never matches again and is left to expire.
@@ -315,7 +317,7 @@ impl Engine {
                     .get(tid)
                     .and_then(|t| snap.dest(t.dest))
                     .and_then(|d| {
-                        m.bind(&svc.key, d.id, d.addr, d.port, |method| {
+                        m.bind(d.id, d.addr, d.port, |method| {
                             self.opening_kind(pkt, method)
                         })
                     });
@@ -326,7 +328,7 @@ impl Engine {
             }
             None => {
                 let target = m
-                    .schedule(&svc.key, &input, |_| ConnKind::Template)
+                    .schedule(&input, |_| ConnKind::Template)
                     .ok_or(NoConn::NoDest)?;
                 let tdport = if key.vport == svc.port && svc.port != FTP_PORT {
                     target.port
@@ -350,10 +352,10 @@ impl Engine {
                     ..Entry::default()
                 };
                 let Some(tid) = ttable.insert(tentry, tick) else {
-                    m.ipvs.unbind(&svc.key, target.id, ConnKind::Template);
+                    m.unbind(target.id, ConnKind::Template);
                     return Err(NoConn::Fatal);
                 };
-                let bound = m.bind(&svc.key, target.id, target.addr, target.port, |method| {
+                let bound = m.bind(target.id, target.addr, target.port, |method| {
                     self.opening_kind(pkt, method)
                 });
                 match bound {
@@ -362,8 +364,8 @@ impl Engine {
                 }
             }
         };
-        m.count_conn(&svc.key, target.id);
         drop(m);
+        traffic.count_conn(target.id.0);
         // ip_vs_control_add, then the template's put re-arms it with its timeout.
         if let Some(t) = ttable.get_mut(tid) {
             t.n_control = t.n_control.saturating_add(1);
@@ -382,7 +384,7 @@ impl Engine {
             Some(id) => Ok(id),
             None => {
                 // Not reached: room was reserved under the same lock.
-                self.model().ipvs.unbind(&svc.key, target.id, target.kind);
+                svc.cell.lock().unbind(target.id, target.kind);
                 let mut tguard = self.table.templates.lock(tshard);
                 if let Some(t) = A::table_mut(&mut tguard).get_mut(tid) {
                     t.n_control = t.n_control.saturating_sub(1);

@@ -4,7 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
+use super::cell::ServiceCell;
+use super::fast_hash::BuildFastHasher;
 use super::packet::IPPROTO_TCP;
 use super::settings::Settings;
 use crate::conn::ticks;
@@ -30,6 +33,8 @@ pub(crate) struct ServiceView {
     pub netmask: u32,
     /// One-packet scheduling.
     pub one_packet: bool,
+    /// Its live scheduler and counters.
+    pub cell: Arc<ServiceCell>,
 }
 
 /// A real server as the packet path needs it.
@@ -47,6 +52,8 @@ pub(crate) struct DestView {
     pub service_key: ServiceKey,
     /// Its service schedules one packet per connection.
     pub service_one_packet: bool,
+    /// The cell of its service, where its connection counters are.
+    pub cell: Arc<ServiceCell>,
 }
 
 /// One published configuration.
@@ -56,13 +63,13 @@ pub(crate) struct Snapshot {
     pub services: Vec<ServiceView>,
     /// Indexed by [`DestId`].
     pub dests: Vec<Option<DestView>>,
-    by_addr: HashMap<(u8, IpAddr, u16), usize>,
-    by_mark: HashMap<(Family, u32), usize>,
+    by_addr: HashMap<AddrKey, usize, BuildFastHasher>,
+    by_mark: HashMap<(Family, u32), usize, BuildFastHasher>,
     has_port_zero: bool,
     has_ftp: bool,
     /// NAT real servers by (protocol, address, port); protocol 0 for those of firewall-mark
     /// services, which answer for every protocol.
-    nat_servers: HashSet<(u8, IpAddr, u16)>,
+    nat_servers: HashSet<(u8, IpAddr, u16), BuildFastHasher>,
     /// Addresses of every NAT real server, deleted ones included: the only sources a NAT
     /// connection's reply can have.
     nat_addrs: AddrSet,
@@ -73,12 +80,51 @@ pub(crate) struct Snapshot {
     any_fwmark: bool,
 }
 
-/// A set of addresses asked on every packet of unknown side: a short list is scanned,
-/// a long one hashed.
+/// The identity of an address service as two words, quick to hash and compare: the
+/// address, and the family, protocol and port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct AddrKey(u128, u32);
+
+impl AddrKey {
+    #[inline]
+    fn new(proto: u8, addr: &IpAddr, port: u16) -> AddrKey {
+        let (bits, family) = match addr {
+            IpAddr::V4(a) => (u128::from(u32::from(*a)), 4u32),
+            IpAddr::V6(a) => (u128::from(*a), 6u32),
+        };
+        AddrKey(
+            bits,
+            (family << 24) | (u32::from(proto) << 16) | u32::from(port),
+        )
+    }
+}
+
+/// A set of addresses asked on every packet of unknown side. Most packets' sources are
+/// not in it, so a 64-bit filter (one bit per address hash) answers them first; a short
+/// list is then scanned (IPv4 addresses as plain words), a long one hashed.
 #[derive(Debug)]
-enum AddrSet {
-    Few(Vec<IpAddr>),
-    Many(HashSet<IpAddr>),
+struct AddrSet {
+    filter: u64,
+    members: Members,
+}
+
+#[derive(Debug)]
+enum Members {
+    Few { v4: Vec<u32>, v6: Vec<u128> },
+    Many(HashSet<IpAddr, BuildFastHasher>),
+}
+
+/// The filter bit of an address.
+#[inline]
+fn filter_bit(a: &IpAddr) -> u64 {
+    let w = match a {
+        IpAddr::V4(a) => u64::from(u32::from(*a)),
+        IpAddr::V6(a) => {
+            let v = u128::from(*a);
+            (v as u64) ^ ((v >> 64) as u64)
+        }
+    };
+    1 << (w.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
 }
 
 impl AddrSet {
@@ -88,18 +134,32 @@ impl AddrSet {
     fn new(mut addrs: Vec<IpAddr>) -> AddrSet {
         addrs.sort();
         addrs.dedup();
-        if addrs.len() <= Self::FEW {
-            AddrSet::Few(addrs)
+        let filter = addrs.iter().fold(0, |f, a| f | filter_bit(a));
+        let members = if addrs.len() <= Self::FEW {
+            let mut v4 = Vec::new();
+            let mut v6 = Vec::new();
+            for a in addrs {
+                match a {
+                    IpAddr::V4(a) => v4.push(u32::from(a)),
+                    IpAddr::V6(a) => v6.push(u128::from(a)),
+                }
+            }
+            Members::Few { v4, v6 }
         } else {
-            AddrSet::Many(addrs.into_iter().collect())
-        }
+            Members::Many(addrs.into_iter().collect())
+        };
+        AddrSet { filter, members }
     }
 
     #[inline]
     fn contains(&self, a: &IpAddr) -> bool {
-        match self {
-            AddrSet::Few(v) => v.contains(a),
-            AddrSet::Many(s) => s.contains(a),
+        if self.filter & filter_bit(a) == 0 {
+            return false;
+        }
+        match (&self.members, a) {
+            (Members::Few { v4, .. }, IpAddr::V4(a)) => v4.contains(&u32::from(*a)),
+            (Members::Few { v6, .. }, IpAddr::V6(a)) => v6.contains(&u128::from(*a)),
+            (Members::Many(s), a) => s.contains(a),
         }
     }
 }
@@ -122,13 +182,13 @@ pub(crate) struct SnapshotParts {
 
 impl Snapshot {
     pub fn build(parts: SnapshotParts) -> Snapshot {
-        let mut by_addr = HashMap::new();
-        let mut by_mark = HashMap::new();
+        let mut by_addr = HashMap::default();
+        let mut by_mark = HashMap::default();
         let (mut has_port_zero, mut has_ftp) = (false, false);
         for (i, s) in parts.services.iter().enumerate() {
             match s.key {
                 ServiceKey::Addr { proto, addr, port } => {
-                    by_addr.insert((proto.number(), addr, port), i);
+                    by_addr.insert(AddrKey::new(proto.number(), &addr, port), i);
                     has_port_zero |= port == 0;
                     has_ftp |= port == FTP_PORT;
                 }
@@ -137,7 +197,7 @@ impl Snapshot {
                 }
             }
         }
-        let mut nat_servers = HashSet::new();
+        let mut nat_servers = HashSet::default();
         let mut nat_addrs = Vec::new();
         let mut vip_addrs = Vec::new();
         let mut any_fwmark = false;
@@ -204,16 +264,16 @@ impl Snapshot {
                 return Some(i);
             }
         }
-        if let Some(&i) = self.by_addr.get(&(proto, vaddr, vport)) {
+        if let Some(&i) = self.by_addr.get(&AddrKey::new(proto, &vaddr, vport)) {
             return Some(i);
         }
         if proto == IPPROTO_TCP && self.has_ftp && (vport == FTP_DATA_PORT || vport >= 1024) {
-            if let Some(&i) = self.by_addr.get(&(proto, vaddr, FTP_PORT)) {
+            if let Some(&i) = self.by_addr.get(&AddrKey::new(proto, &vaddr, FTP_PORT)) {
                 return Some(i);
             }
         }
         if self.has_port_zero {
-            return self.by_addr.get(&(proto, vaddr, 0)).copied();
+            return self.by_addr.get(&AddrKey::new(proto, &vaddr, 0)).copied();
         }
         None
     }
@@ -249,10 +309,10 @@ mod tests {
     fn address_sets_small_and_large() {
         let a = |i: u32| IpAddr::from(std::net::Ipv4Addr::from(0xc613_0000 + i));
         let few = AddrSet::new(vec![a(2), a(1), a(2)]);
-        assert!(matches!(&few, AddrSet::Few(v) if v.len() == 2));
+        assert!(matches!(&few.members, Members::Few { v4, v6 } if v4.len() == 2 && v6.is_empty()));
         assert!(few.contains(&a(1)) && !few.contains(&a(3)));
         let many = AddrSet::new((0..40).map(a).collect());
-        assert!(matches!(&many, AddrSet::Many(s) if s.len() == 40));
+        assert!(matches!(&many.members, Members::Many(s) if s.len() == 40));
         assert!(many.contains(&a(39)) && !many.contains(&a(40)));
     }
 }

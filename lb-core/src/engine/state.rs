@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::packet::{PacketMeta, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
 use super::snapshot::Snapshot;
 use super::Engine;
-use crate::conn::{flags, ticks, InShard, Table, NIL};
+use crate::conn::{flags, ticks, Entry, InShard, NIL};
 use crate::dest::DestId;
 use crate::proto::{activity_move, sctp, tcp, udp, ActivityMove, Direction};
 
@@ -21,23 +21,42 @@ struct Step {
     assure: bool,
 }
 
+/// What a transition leaves to do outside the entry: a counter move of its destination,
+/// the ASSURED mark of its template.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Effects {
+    dest: u32,
+    movement: Option<ActivityMove>,
+    assure_control: Option<u32>,
+}
+
+impl Effects {
+    /// True when nothing is left to do (the common case: a packet that changes no state).
+    #[inline]
+    pub fn is_none(&self) -> bool {
+        self.movement.is_none() && self.assure_control.is_none()
+    }
+}
+
 impl Engine {
-    /// Runs the state machine of connection `id` for `pkt` going `direction` (Input or
-    /// Output) and applies the result. An SCTP packet whose chunks could not be read leaves
-    /// the connection untouched.
-    pub(crate) fn transition<A: InShard>(
+    /// Runs the state machine of `e` for `pkt` going `direction` (Input or Output) and
+    /// writes the result into it: state, NOOUTPUT, INACTIVE, timeout. An SCTP packet whose
+    /// chunks could not be read leaves the entry untouched.
+    #[inline(always)]
+    pub(crate) fn step_entry<A>(
         &self,
         snap: &Snapshot,
-        table: &mut Table<A>,
-        id: u32,
+        e: &mut Entry<A>,
         direction: Direction,
         pkt: &PacketMeta,
-    ) {
-        let Some(e) = table.get(id).copied() else {
-            return;
-        };
+    ) -> Effects {
         let no_output = e.flags & flags::NOOUTPUT != 0;
         let timeouts = &snap.settings.timeouts;
+        let nothing = Effects {
+            dest: e.dest,
+            movement: None,
+            assure_control: None,
+        };
         let step = match e.proto {
             IPPROTO_TCP => {
                 let table_kind = if self.defense.secure_tcp() {
@@ -65,7 +84,7 @@ impl Engine {
             }
             IPPROTO_SCTP => {
                 let Some(event) = pkt.sctp_event else {
-                    return;
+                    return nothing;
                 };
                 let from =
                     sctp::State::from_index(usize::from(e.state)).unwrap_or(sctp::State::None);
@@ -90,7 +109,7 @@ impl Engine {
                     assure: u.assure_control,
                 }
             }
-            _ => return,
+            _ => return nothing,
         };
         let inactive = e.flags & flags::INACTIVE != 0;
         let movement = if step.changed {
@@ -98,29 +117,42 @@ impl Engine {
         } else {
             None
         };
-        if let Some(slot) = table.get_mut(id) {
-            slot.state = step.state;
-            slot.timeout = ticks(step.timeout);
-            if step.no_output {
-                slot.flags |= flags::NOOUTPUT;
-            } else {
-                slot.flags &= !flags::NOOUTPUT;
-            }
-            match movement {
-                Some(ActivityMove::ToActive) => slot.flags &= !flags::INACTIVE,
-                Some(ActivityMove::ToInactive) => slot.flags |= flags::INACTIVE,
-                None => {}
+        e.state = step.state;
+        e.timeout = ticks(step.timeout);
+        if step.no_output {
+            e.flags |= flags::NOOUTPUT;
+        } else {
+            e.flags &= !flags::NOOUTPUT;
+        }
+        match movement {
+            Some(ActivityMove::ToActive) => e.flags &= !flags::INACTIVE,
+            Some(ActivityMove::ToInactive) => e.flags |= flags::INACTIVE,
+            None => {}
+        }
+        Effects {
+            dest: e.dest,
+            movement,
+            assure_control: (step.assure && e.control != NIL).then_some(e.control),
+        }
+    }
+
+    /// Carries out what a transition left to do (outside the entry's borrow; the shard
+    /// lock is still held).
+    #[cold]
+    pub(crate) fn apply_effects<A: InShard>(&self, snap: &Snapshot, fx: Effects) {
+        if let Some(m) = fx.movement {
+            let active = m == ActivityMove::ToActive;
+            match snap.dest(fx.dest) {
+                Some(d) => d.cell.lock().set_activity(DestId(fx.dest), active),
+                None => {
+                    if let Some(cell) = self.dest_cell(snap, fx.dest) {
+                        cell.lock().set_activity(DestId(fx.dest), active);
+                    }
+                }
             }
         }
-        if let Some(m) = movement {
-            if let Some(key) = self.dest_service(snap, e.dest) {
-                self.model()
-                    .ipvs
-                    .set_activity(&key, DestId(e.dest), m == ActivityMove::ToActive);
-            }
-        }
-        if step.assure && e.control != NIL {
-            self.assure_control::<A>(e.control);
+        if let Some(control) = fx.assure_control {
+            self.assure_control::<A>(control);
         }
     }
 }

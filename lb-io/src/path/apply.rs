@@ -12,8 +12,9 @@ use super::tunnel_icmp::{build_client_error, TunnelIcmpOut, TunnelIcmpSkip};
 use super::{solicitation, Director, LinkId, NextHop};
 use crate::neigh::Resolution;
 use crate::rewrite::{
-    direct_route, icmp_error, icmp_relay_to_client, icmp_relay_to_server, nat_in, nat_out,
-    reply_forwarding, tunnel, Forwarding, IcmpError, IcmpSource, NatTarget, RewriteError, Tunnel,
+    direct_route_parsed, icmp_error, icmp_relay_to_client, icmp_relay_to_server, nat_in_parsed,
+    nat_out_parsed, reply_forwarding, tunnel_parsed, Forwarding, IcmpError, IcmpSource, NatTarget,
+    RewriteError, Tunnel,
 };
 use crate::wire::{EthernetAddress, EthernetFrame};
 
@@ -184,13 +185,17 @@ impl Director {
             dst_mac: EthernetAddress::UNSPECIFIED,
             mtu: link.config.mtu,
         };
+        // The frame is as it was parsed: the rewrites start from that parse.
+        let ip = &pkt.parsed.ip;
         let done = match rewrite {
-            Rewrite::NatIn(t) => nat_in(frame, t, &fwd).map(Ready::InPlace),
-            Rewrite::NatOut(t) => nat_out(frame, t, &fwd).map(Ready::InPlace),
+            Rewrite::NatIn(t) => nat_in_parsed(frame, ip, t, &fwd).map(Ready::InPlace),
+            Rewrite::NatOut(t) => nat_out_parsed(frame, ip, t, &fwd).map(Ready::InPlace),
             Rewrite::RelayToServer(t) => icmp_relay_to_server(frame, t, &fwd).map(Ready::InPlace),
             Rewrite::RelayToClient(t) => icmp_relay_to_client(frame, t, &fwd).map(Ready::InPlace),
-            Rewrite::AsIs => direct_route(frame, &fwd).map(Ready::InPlace),
-            Rewrite::Tunnel(tun) => tunnel(frame, out, &tun, &fwd, &mut self.ids).map(Ready::Built),
+            Rewrite::AsIs => direct_route_parsed(frame, ip, &fwd).map(Ready::InPlace),
+            Rewrite::Tunnel(tun) => {
+                tunnel_parsed(frame, ip, out, &tun, &fwd, &mut self.ids).map(Ready::Built)
+            }
         };
         match done {
             Ok(ready) => self.send_to(hop, ready, action, frame, pkt.now, out),
@@ -224,9 +229,6 @@ impl Director {
         let Some(ready_frame) = buf.get_mut(..len) else {
             return Outcome::dropped(DropCause::BufferTooSmall);
         };
-        let vlans = EthernetFrame::new_checked(&*ready_frame)
-            .map(|e| e.vlans())
-            .unwrap_or_default();
         match iface
             .neighbours
             .cache
@@ -252,6 +254,9 @@ impl Director {
             }
             Resolution::Pending { probe, dropped } => {
                 self.counters.queue_dropped += dropped as u64;
+                let vlans = EthernetFrame::new_checked(&*ready_frame)
+                    .map(|e| e.vlans())
+                    .unwrap_or_default();
                 let built = probe
                     .and_then(|p| solicitation(&iface.config, p, vlans, out))
                     .map(|len| Emit {

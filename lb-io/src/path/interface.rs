@@ -30,6 +30,7 @@ impl IpPrefix {
     }
 
     /// Whether `other` is in the prefix (same family, same leading `len` bits).
+    #[inline]
     pub fn contains(&self, other: &IpAddr) -> bool {
         match (self.addr, other) {
             (IpAddr::V4(a), IpAddr::V4(b)) => {
@@ -143,12 +144,15 @@ impl InterfaceConfig {
     }
 
     /// The length of the longest of the link's prefixes holding `addr`.
+    #[inline]
     fn longest_match(&self, addr: &IpAddr) -> Option<u8> {
-        self.addrs
-            .iter()
-            .filter(|p| p.contains(addr))
-            .map(|p| p.len)
-            .max()
+        let mut best: Option<u8> = None;
+        for p in &self.addrs {
+            if best.is_none_or(|b| p.len > b) && p.contains(addr) {
+                best = Some(p.len);
+            }
+        }
+        best
     }
 }
 
@@ -193,7 +197,12 @@ pub struct Gateways {
 
 /// The on-link route to `addr`: the link with the longest prefix holding it (the first
 /// such link on a tie).
+#[inline]
 pub(crate) fn on_link(interfaces: &[Interface], addr: &IpAddr) -> Option<LinkId> {
+    if let [only] = interfaces {
+        // One link (a one-armed director): no comparison between links.
+        return only.config.longest_match(addr).map(|_| LinkId(0));
+    }
     let mut best: Option<(LinkId, u8)> = None;
     for (i, iface) in interfaces.iter().enumerate() {
         if let Some(len) = iface.config.longest_match(addr) {

@@ -15,6 +15,15 @@ use super::Forwarding;
 /// other error the frame is untouched.
 pub fn direct_route(frame: &mut [u8], fwd: &Forwarding) -> Result<usize, RewriteError> {
     let ip = IpFrame::parse(frame)?;
+    direct_route_parsed(frame, &ip, fwd)
+}
+
+/// [`direct_route`] of a frame already parsed into `ip` (by the packet path, which read it).
+pub(crate) fn direct_route_parsed(
+    frame: &mut [u8],
+    ip: &IpFrame,
+    fwd: &Forwarding,
+) -> Result<usize, RewriteError> {
     ip.check_ttl(frame)?;
     ip.decrement_ttl(frame);
     ip.check_mtu(frame, fwd.mtu, ip.is_related_icmp_error(frame))?;

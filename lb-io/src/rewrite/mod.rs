@@ -31,12 +31,15 @@ mod transport;
 pub mod tunnel;
 
 pub use dr::direct_route;
+pub(crate) use dr::direct_route_parsed;
 pub use error::RewriteError;
 pub use icmp::{icmp_error, reply_forwarding, IcmpError, IcmpGenError, IcmpRefusal, IcmpSource};
 pub use icmp_relay::{
     icmp_embedded_flow, icmp_relay_to_client, icmp_relay_to_server, EmbeddedFlow,
 };
 pub use nat::{nat_in, nat_out, NatTarget};
+pub(crate) use nat::{nat_in_parsed, nat_out_parsed};
+pub(crate) use tunnel::tunnel_parsed;
 pub use tunnel::{ecn_encapsulate, gue_source_port, tunnel, IpIdCounter, Tunnel};
 
 use crate::wire::EthernetAddress;

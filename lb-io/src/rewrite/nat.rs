@@ -46,6 +46,17 @@ pub fn nat_in(
     fwd: &Forwarding,
 ) -> Result<usize, RewriteError> {
     let ip = IpFrame::parse(frame)?;
+    nat_in_parsed(frame, &ip, target, fwd)
+}
+
+/// [`nat_in`] of a frame already parsed into `ip` (by the packet path, which read it).
+pub(crate) fn nat_in_parsed(
+    frame: &mut [u8],
+    ip: &IpFrame,
+    target: NatTarget,
+    fwd: &Forwarding,
+) -> Result<usize, RewriteError> {
+    let ip = *ip;
     ip.check_family(&target.addr)?;
     transport::check(frame, &ip, PortSide::Dst, target.port)?;
     ip.check_ttl(frame)?;
@@ -68,6 +79,17 @@ pub fn nat_in(
 /// untouched.
 pub fn nat_out(frame: &mut [u8], vip: NatTarget, fwd: &Forwarding) -> Result<usize, RewriteError> {
     let ip = IpFrame::parse(frame)?;
+    nat_out_parsed(frame, &ip, vip, fwd)
+}
+
+/// [`nat_out`] of a frame already parsed into `ip` (by the packet path, which read it).
+pub(crate) fn nat_out_parsed(
+    frame: &mut [u8],
+    ip: &IpFrame,
+    vip: NatTarget,
+    fwd: &Forwarding,
+) -> Result<usize, RewriteError> {
+    let ip = *ip;
     ip.check_family(&vip.addr)?;
     transport::check(frame, &ip, PortSide::Src, vip.port)?;
     ip.check_ttl(frame)?;

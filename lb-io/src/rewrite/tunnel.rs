@@ -287,6 +287,19 @@ pub fn tunnel(
     ids: &mut IpIdCounter,
 ) -> Result<usize, RewriteError> {
     let ip = IpFrame::parse(frame)?;
+    tunnel_parsed(frame, &ip, out, tun, fwd, ids)
+}
+
+/// [`tunnel`] of a frame already parsed into `ip` (by the packet path, which read it).
+pub(crate) fn tunnel_parsed(
+    frame: &mut [u8],
+    ip: &IpFrame,
+    out: &mut [u8],
+    tun: &Tunnel,
+    fwd: &Forwarding,
+    ids: &mut IpIdCounter,
+) -> Result<usize, RewriteError> {
+    let ip = *ip;
     if IpVersion::of(&tun.src) != tun.outer_version() {
         return Err(RewriteError::FamilyMismatch);
     }
