@@ -323,8 +323,10 @@ impl NeighbourCache {
         self.resolve_inner(addr, Some(frame), now)
     }
 
+    #[inline]
     fn resolve_inner(&mut self, addr: IpAddr, frame: Option<&[u8]>, now: Time) -> Resolution {
-        let params = self.params;
+        // Fields borrowed apart: the parameters are not copied on the hit path.
+        let params = &self.params;
         if let Some(e) = self.entries.get_mut(&addr) {
             e.used = now;
             match (e.state, e.mac) {
@@ -346,6 +348,7 @@ impl NeighbourCache {
         if !self.make_room(now) {
             return Resolution::TableFull;
         }
+        let params = &self.params;
         let mut e = Entry::new(NeighState::Incomplete, None, now);
         e.probes = 1;
         e.timer = now + params.retrans_time;

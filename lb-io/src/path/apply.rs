@@ -11,6 +11,7 @@ use super::parse::Parsed;
 use super::tunnel_icmp::{build_client_error, TunnelIcmpOut, TunnelIcmpSkip};
 use super::{solicitation, Director, LinkId, NextHop};
 use crate::neigh::Resolution;
+use crate::rewrite::frame::set_dst_mac;
 use crate::rewrite::{
     direct_route_parsed, icmp_error, icmp_relay_to_client, icmp_relay_to_server, nat_in_parsed,
     nat_out_parsed, reply_forwarding, tunnel_parsed, Forwarding, IcmpError, IcmpSource, NatTarget,
@@ -235,9 +236,7 @@ impl Director {
             .resolve_or_queue(hop.addr, ready_frame, now)
         {
             Resolution::Ready(mac) => {
-                if let Ok(mut eth) = EthernetFrame::new_checked(&mut *ready_frame) {
-                    eth.set_dst_addr(mac);
-                }
+                set_dst_mac(ready_frame, mac);
                 let emit = Some(Emit {
                     link: hop.link,
                     len,

@@ -145,14 +145,16 @@ impl Director {
         let Some(iface) = self.interfaces.get(rx.0) else {
             return Outcome::dropped(DropCause::UnknownLink);
         };
-        let parsed = match parse::read_frame(frame, iface, &self.interfaces) {
+        // Borrowed where `read_frame` built it, never moved: the summary is large.
+        let received = parse::read_frame(frame, iface, &self.interfaces);
+        let parsed = match &received {
             Ok(Received::Ip(p)) => p,
             Ok(Received::Neighbour) => return self.neighbour(rx, frame, now, out),
-            Err(NotForEngine::Drop(c)) => return Outcome::dropped(c),
-            Err(NotForEngine::Pass(c)) => return Outcome::passed(c),
+            Err(NotForEngine::Drop(c)) => return Outcome::dropped(*c),
+            Err(NotForEngine::Pass(c)) => return Outcome::passed(*c),
         };
         let verdict = engine.process(&parsed.meta, now);
-        self.apply(verdict, &parsed, rx, frame, now, out)
+        self.apply(verdict, parsed, rx, frame, now, out)
     }
 
     /// An ARP or neighbour-discovery frame: answered for an owned address, learnt from.

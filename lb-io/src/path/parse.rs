@@ -10,17 +10,17 @@
 
 use std::net::IpAddr;
 
-use lb_core::engine::{IcmpInfo, InnerTuple, PacketMeta};
+use lb_core::engine::{IcmpInfo, InnerTuple, PacketMeta, Side};
 use lb_core::proto::sctp::Event as SctpEvent;
 
 use super::interface::Interface;
 use super::outcome::{DropCause, PassCause};
 use super::tunnel_icmp::{find_tunnel_quote, TunnelQuote};
-use crate::rewrite::frame::{Fragment, IpFrame, IpVersion};
+use crate::rewrite::frame::{ethernet_layout, Fragment, IpFrame, IpVersion};
 use crate::rewrite::RewriteError;
 use crate::wire::{
-    icmpv4, sctp, tcp, udp, EtherType, EthernetFrame, Icmpv6Type, IpProtocol, Ipv4Packet,
-    Ipv6Packet, SctpPacket, TcpPacket, UdpPacket,
+    icmpv4, sctp, tcp, udp, EtherType, Icmpv6Type, IpProtocol, Ipv4Packet, Ipv6Packet, SctpPacket,
+    TcpPacket, UdpPacket,
 };
 
 /// What a received frame is, for the path.
@@ -57,38 +57,34 @@ impl From<DropCause> for NotForEngine {
 }
 
 /// Reads a frame received on `rx` (one of `interfaces`).
+#[inline]
 pub(crate) fn read_frame(
     frame: &[u8],
     rx: &Interface,
     interfaces: &[Interface],
 ) -> Result<Received, NotForEngine> {
-    let eth = EthernetFrame::new_checked(frame).map_err(DropCause::of_wire)?;
-    let ethertype = eth.inner_ethertype();
+    let (ethertype, l3) = ethernet_layout(frame).map_err(DropCause::of_wire)?;
     if ethertype == EtherType::ARP {
         return Ok(Received::Neighbour);
     }
     if ethertype != EtherType::IPV4 && ethertype != EtherType::IPV6 {
         return Err(NotForEngine::Pass(PassCause::NotIp));
     }
-    let ip = IpFrame::parse(frame).map_err(|e| match e {
+    let ip = IpFrame::parse_ip(frame, ethertype, l3).map_err(|e| match e {
         RewriteError::NotIp => NotForEngine::Pass(PassCause::NotIp),
         e => NotForEngine::Drop(DropCause::of_rewrite(e)),
     })?;
     if is_neighbour_discovery(frame, &ip) {
         return Ok(Received::Neighbour);
     }
-    if eth.dst_addr() != rx.config.mac {
+    if frame.first_chunk::<6>() != Some(&rx.config.mac.0) {
         return Err(NotForEngine::Pass(PassCause::NotForUs));
     }
     if ip.fragment == Fragment::Later {
         return Err(NotForEngine::Pass(PassCause::Fragment));
     }
-    let (meta, tunnel) = summarize(frame, &ip, interfaces)?;
-    Ok(Received::Ip(Parsed {
-        ip,
-        meta: meta.from_side(rx.config.side),
-        tunnel,
-    }))
+    // Built where the caller keeps it: no copy of the summary on the way.
+    summarize(frame, &ip, rx.config.side, interfaces)
 }
 
 /// An unfragmented ICMPv6 neighbour solicitation or advertisement.
@@ -115,12 +111,21 @@ fn has_ports(protocol: IpProtocol) -> bool {
     )
 }
 
-/// The engine's summary of a packet that is not a later fragment.
+/// The engine's summary of a packet that is not a later fragment, received from `side`.
+#[inline]
 fn summarize(
     frame: &[u8],
     ip: &IpFrame,
+    side: Side,
     interfaces: &[Interface],
-) -> Result<(PacketMeta, Option<TunnelQuote>), DropCause> {
+) -> Result<Received, NotForEngine> {
+    let parsed = |meta: PacketMeta, tunnel: Option<TunnelQuote>| {
+        Ok(Received::Ip(Parsed {
+            ip: *ip,
+            meta: PacketMeta { side, ..meta },
+            tunnel,
+        }))
+    };
     let src = ip.src_addr(frame);
     let dst = ip.dst_addr(frame);
     let ip_len = u32::try_from(ip.ip_len).unwrap_or(u32::MAX);
@@ -128,7 +133,7 @@ fn summarize(
     let meta = match ip.protocol {
         IpProtocol::TCP => {
             if t.len() < tcp::MIN_HEADER_LEN {
-                return Err(DropCause::Truncated);
+                return Err(DropCause::Truncated.into());
             }
             let p = TcpPacket::new_unchecked(t);
             let flags = (p.flags().0 & 0xFF) as u8;
@@ -136,14 +141,14 @@ fn summarize(
         }
         IpProtocol::UDP => {
             if t.len() < udp::HEADER_LEN {
-                return Err(DropCause::Truncated);
+                return Err(DropCause::Truncated.into());
             }
             let p = UdpPacket::new_unchecked(t);
             PacketMeta::udp((src, p.src_port()), (dst, p.dst_port()), ip_len)
         }
         IpProtocol::SCTP => {
             if t.len() < sctp::HEADER_LEN {
-                return Err(DropCause::Truncated);
+                return Err(DropCause::Truncated.into());
             }
             let p = SctpPacket::new_unchecked(t);
             let chunks = t.get(sctp::HEADER_LEN..).unwrap_or(&[]);
@@ -162,7 +167,7 @@ fn summarize(
             // An error in fragments: the kernel drops ICMPv6 ones (errors never are
             // fragmented) and reassembles IPv4 ones, which this director cannot.
             meta.fragment = ip.fragment != Fragment::Whole;
-            return Ok((meta, tunnel));
+            return parsed(meta, tunnel);
         }
         other => {
             let mut meta = PacketMeta::udp((src, 0), (dst, 0), ip_len);
@@ -170,7 +175,7 @@ fn summarize(
             meta
         }
     };
-    Ok((meta, None))
+    parsed(meta, None)
 }
 
 /// The ICMP message, and the packet it quotes when it is an error IPVS relates to

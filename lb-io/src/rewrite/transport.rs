@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use super::error::RewriteError;
 use super::frame::{get_u16, put_u16, Fragment, IpFrame, IpVersion};
 use crate::wire::checksum::{self, PseudoHeader};
-use crate::wire::{sctp, udp, IpProtocol, SctpPacket, TcpPacket};
+use crate::wire::{sctp, tcp, udp, IpProtocol, SctpPacket, TcpPacket};
 
 /// Which port NAT changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,7 @@ pub(crate) enum PortSide {
 }
 
 impl PortSide {
+    #[inline]
     fn offset(self) -> usize {
         match self {
             PortSide::Src => 0,
@@ -40,6 +41,7 @@ const UDP_CHECKSUM_AT: usize = 6;
 
 /// Checks, before anything is written, that the transport header NAT must edit is there and
 /// that the rewrite can be done on this piece of datagram.
+#[inline]
 pub(crate) fn check(
     frame: &[u8],
     ip: &IpFrame,
@@ -82,6 +84,7 @@ fn pseudo_header(frame: &[u8], ip: &IpFrame) -> Option<PseudoHeader> {
 }
 
 /// The checksum `hc` after the pseudo-header address `old` became `new`.
+#[inline]
 fn update_addr(hc: u16, old: &IpAddr, new: &IpAddr) -> u16 {
     match (old, new) {
         (IpAddr::V4(o), IpAddr::V4(n)) => checksum::update_ipv4_addr(hc, *o, *n),
@@ -92,6 +95,7 @@ fn update_addr(hc: u16, old: &IpAddr, new: &IpAddr) -> u16 {
 
 /// Sets the port and fixes the checksum, the IP header already holding the new address
 /// (`old_addr` → `new_addr`). Call after [`check`] succeeded.
+#[inline]
 pub(crate) fn rewrite(
     frame: &mut [u8],
     ip: &IpFrame,
@@ -103,24 +107,33 @@ pub(crate) fn rewrite(
     if ip.fragment == Fragment::Later {
         return;
     }
-    let pseudo = pseudo_header(frame, ip);
+    if ip.protocol == IpProtocol::TCP {
+        // `check` saw the whole header: fixed offsets in a 20-byte view.
+        if let Some(h) = ip
+            .transport_mut(frame)
+            .first_chunk_mut::<{ tcp::MIN_HEADER_LEN }>()
+        {
+            let at = side.offset();
+            let old_port = u16::from_be_bytes([h[at], h[at + 1]]);
+            h[at..at + 2].copy_from_slice(&new_port.to_be_bytes());
+            let hc = u16::from_be_bytes([h[TCP_CHECKSUM_AT], h[TCP_CHECKSUM_AT + 1]]);
+            let hc = update_addr(hc, old_addr, new_addr);
+            let hc = checksum::update_word(hc, old_port, new_port);
+            h[TCP_CHECKSUM_AT..TCP_CHECKSUM_AT + 2].copy_from_slice(&hc.to_be_bytes());
+        }
+        return;
+    }
+    // The pseudo-header is only needed to checksum a UDP datagram sent without one.
+    let pseudo = match ip.protocol {
+        IpProtocol::UDP => pseudo_header(frame, ip),
+        _ => None,
+    };
     let fragment = ip.fragment;
     let data = ip.transport_mut(frame);
     let Some(old_port) = get_u16(data, side.offset()) else {
         return;
     };
     match ip.protocol {
-        IpProtocol::TCP => {
-            put_u16(data, side.offset(), new_port);
-            if let Some(hc) = get_u16(data, TCP_CHECKSUM_AT) {
-                let hc = update_addr(hc, old_addr, new_addr);
-                put_u16(
-                    data,
-                    TCP_CHECKSUM_AT,
-                    checksum::update_word(hc, old_port, new_port),
-                );
-            }
-        }
         IpProtocol::UDP => {
             put_u16(data, side.offset(), new_port);
             let field = get_u16(data, UDP_CHECKSUM_AT).unwrap_or(0);

@@ -26,12 +26,10 @@ use std::net::IpAddr;
 use lb_core::{TunnelConf, TunnelCsum, TunnelType};
 
 use super::error::RewriteError;
-use super::frame::{put_u16, Fragment, IpFrame, IpVersion};
+use super::frame::{put_u16, set_macs, Fragment, IpFrame, IpVersion};
 use super::Forwarding;
 use crate::wire::checksum::{self, PseudoHeader};
-use crate::wire::{
-    EtherType, EthernetFrame, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
-};
+use crate::wire::{EtherType, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
 
 /// The length of the UDP header of a GUE tunnel.
 const UDP_LEN: usize = 8;
@@ -322,10 +320,12 @@ pub(crate) fn tunnel_parsed(
 
     let (head, rest) = out.split_at_mut(ip.l3);
     head.copy_from_slice(frame.get(..ip.l3).unwrap_or(&[]));
-    let mut eth = EthernetFrame::new_unchecked(&mut *head);
-    eth.set_src_addr(fwd.src_mac);
-    eth.set_dst_addr(fwd.dst_mac);
-    eth.set_inner_ethertype(tun.outer_version().ethertype());
+    set_macs(head, fwd.src_mac, fwd.dst_mac);
+    // The payload's EtherType is the last field before the IP header (after the VLAN tags
+    // copied with the header).
+    if let Some(ethertype) = head.last_chunk_mut::<2>() {
+        *ethertype = tun.outer_version().ethertype().0.to_be_bytes();
+    }
 
     let rest = &mut rest[..needed - ip.l3];
     let outer_len = tun.outer_ip_len();

@@ -18,10 +18,17 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use super::ip::IpProtocol;
 
 /// Folds a wide one's-complement accumulator into 16 bits (end-around carry).
-fn fold(mut acc: u64) -> u16 {
-    while acc > 0xFFFF {
-        acc = (acc & 0xFFFF) + (acc >> 16);
-    }
+///
+/// Straight-line: 64 → 33 bits, then three 16-bit end-around carries bring any value to
+/// at most `0xFFFF`. Every step keeps the value modulo `0xFFFF` and keeps it non-zero when
+/// it was, so the result is the one a fold to a fixed point gives: `0` only for `0`, else
+/// the representative of `acc` modulo `0xFFFF` in `1..=0xFFFF`.
+#[inline(always)]
+fn fold(acc: u64) -> u16 {
+    let acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
+    let acc = (acc & 0xFFFF) + (acc >> 16);
+    let acc = (acc & 0xFFFF) + (acc >> 16);
+    let acc = (acc & 0xFFFF) + (acc >> 16);
     acc as u16
 }
 
@@ -48,24 +55,54 @@ pub fn sum(data: &[u8]) -> u16 {
     u16::from_be(fold(acc))
 }
 
+/// The one's-complement sum of a buffer of fixed length `N` (an IPv4 header without
+/// options: `N` = 20), the same as [`sum`] of it: big-endian 32-bit words added in a
+/// `u64`, an odd last byte padded with a zero byte. With `N` known the loop unrolls into
+/// straight-line code without bounds checks.
+#[inline]
+pub fn sum_array<const N: usize>(data: &[u8; N]) -> u16 {
+    let (words, tail) = data.as_chunks::<4>();
+    let mut acc: u64 = 0;
+    for word in words {
+        acc += u64::from(u32::from_be_bytes(*word));
+    }
+    let mut last = [0u8; 4];
+    last[..tail.len()].copy_from_slice(tail);
+    acc += u64::from(u32::from_be_bytes(last));
+    fold(acc)
+}
+
 /// Adds two folded one's-complement sums.
+#[inline]
 pub fn combine(a: u16, b: u16) -> u16 {
     fold(u64::from(a) + u64::from(b))
 }
 
 /// The Internet checksum of `data`: the complement of its one's-complement sum.
+#[inline]
 pub fn checksum(data: &[u8]) -> u16 {
     !sum(data)
 }
 
 /// Whether a buffer that contains its own checksum field sums to zero (all ones).
+#[inline]
 pub fn is_valid(data: &[u8]) -> bool {
     sum(data) == 0xFFFF
 }
 
 /// The one's-complement sum of a 32-bit value as two 16-bit words.
+#[inline]
 fn sum_u32(value: u32) -> u64 {
     u64::from(value >> 16) + u64::from(value & 0xFFFF)
+}
+
+/// The one's-complement sum (unfolded) of a 128-bit value as eight 16-bit words.
+#[inline]
+fn sum_u128(value: u128) -> u64 {
+    sum_u32((value >> 96) as u32)
+        + sum_u32((value >> 64) as u32)
+        + sum_u32((value >> 32) as u32)
+        + sum_u32(value as u32)
 }
 
 /// The addresses of the pseudo-header that the TCP, UDP and ICMPv6 checksums cover. The
@@ -154,37 +191,60 @@ pub fn transport_is_valid(pseudo: &PseudoHeader, protocol: IpProtocol, data: &[u
 }
 
 /// RFC 1624 eqn. 3 for several words: `HC' = ~(~HC + Σ~m + Σm')`, the words given as their
-/// 16-bit one's-complement sums.
+/// 16-bit one's-complement sums (unfolded; any sum congruent to them modulo `0xFFFF`, and
+/// zero only when they are, gives the same result).
+#[inline(always)]
 fn update(hc: u16, removed: u64, added: u64) -> u16 {
     !fold(u64::from(!hc) + removed + added)
 }
 
 /// The checksum after one 16-bit word of the covered data (a port, a TTL/protocol pair)
 /// changed from `old` to `new`.
+#[inline]
 pub fn update_word(hc: u16, old: u16, new: u16) -> u16 {
     update(hc, u64::from(!old), u64::from(new))
 }
 
+/// The checksum after a 16-bit word (a port, a TTL/protocol pair) changed from `old_word`
+/// to `new_word` and a 32-bit value at an even offset (an IPv4 address) from `old_u32` to
+/// `new_u32`, in one RFC 1624 sum: the same value as [`update_word`] then
+/// [`update_u32`] (one's-complement addition is associative, and a 32-bit value sums as
+/// its two halves modulo `0xFFFF`).
+#[inline(always)]
+pub fn update_word_and_u32(
+    hc: u16,
+    (old_word, new_word): (u16, u16),
+    (old_u32, new_u32): (u32, u32),
+) -> u16 {
+    update(
+        hc,
+        u64::from(!old_word) + u64::from(!old_u32),
+        u64::from(new_word) + u64::from(new_u32),
+    )
+}
+
 /// The checksum after a 32-bit value at an even offset of the covered data changed from
 /// `old` to `new`.
+#[inline]
 pub fn update_u32(hc: u16, old: u32, new: u32) -> u16 {
     update(hc, sum_u32(!old), sum_u32(new))
 }
 
 /// The checksum after an IPv4 address in the covered data (or pseudo-header) changed.
+#[inline]
 pub fn update_ipv4_addr(hc: u16, old: Ipv4Addr, new: Ipv4Addr) -> u16 {
     update_u32(hc, old.to_bits(), new.to_bits())
 }
 
 /// The checksum after an IPv6 address in the covered data (or pseudo-header) changed.
+#[inline]
 pub fn update_ipv6_addr(hc: u16, old: &Ipv6Addr, new: &Ipv6Addr) -> u16 {
-    let removed: u64 = old.segments().iter().map(|w| u64::from(!w)).sum();
-    let added: u64 = new.segments().iter().map(|&w| u64::from(w)).sum();
-    update(hc, removed, added)
+    update(hc, sum_u128(!old.to_bits()), sum_u128(new.to_bits()))
 }
 
 /// The UDP checksum field for a computed checksum: a computed `0` is sent as `0xFFFF`, since
 /// `0` in the field means "no checksum" (RFC 768).
+#[inline]
 pub fn udp_checksum_field(computed: u16) -> u16 {
     if computed == 0 {
         0xFFFF
@@ -194,6 +254,7 @@ pub fn udp_checksum_field(computed: u16) -> u16 {
 }
 
 /// Whether a UDP checksum field carries a checksum (over IPv4 `0` means none).
+#[inline]
 pub fn udp_has_checksum(field: u16) -> bool {
     field != 0
 }
@@ -321,6 +382,86 @@ mod tests {
             let after = checksum(&d);
             assert_eq!(update_word(before, old, new), after, "{old:#x}->{new:#x}");
         }
+    }
+
+    /// The straight-line fold equals folding to a fixed point, at the edges of each step.
+    #[test]
+    fn fold_equals_the_loop() {
+        fn loop_fold(mut acc: u64) -> u16 {
+            while acc > 0xFFFF {
+                acc = (acc & 0xFFFF) + (acc >> 16);
+            }
+            acc as u16
+        }
+        let mut values = vec![0, 1, 0xFFFE, 0xFFFF, 0x1_0000, 0x1_FFFE, 0x1_FFFF, u64::MAX];
+        for shift in [16, 17, 31, 32, 33, 48, 63] {
+            let v = 1u64 << shift;
+            values.extend([v - 1, v, v + 1, v | 0xFFFF]);
+        }
+        values.extend((0..2000u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        for v in values {
+            assert_eq!(fold(v), loop_fold(v), "{v:#x}");
+        }
+    }
+
+    #[test]
+    fn sum_array_equals_sum() {
+        let data: Vec<u8> = (0..64u32).map(|i| (i * 89 + 5) as u8).collect();
+        for start in 0..40 {
+            let a20: &[u8; 20] = data[start..start + 20].try_into().unwrap();
+            assert_eq!(sum_array(a20), sum(a20), "{start}");
+            let a7: &[u8; 7] = data[start..start + 7].try_into().unwrap();
+            assert_eq!(sum_array(a7), sum(a7), "{start}");
+        }
+        assert_eq!(sum_array(&[0u8; 20]), 0);
+        assert_eq!(sum_array(&[0xFFu8; 20]), 0xFFFF);
+        // RFC 1071 §3 again.
+        assert_eq!(
+            sum_array(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            0xddf2
+        );
+    }
+
+    /// One sum for a word and a 32-bit value equals the two updates one after the other,
+    /// and a recomputation.
+    #[test]
+    fn word_and_u32_update_equals_two_updates() {
+        let words = [0x0000u16, 0x0001, 0x7FFF, 0xFFFE, 0xFFFF];
+        let longs = [0u32, 1, 0xFFFF, 0x1_0000, 0xC612_0001, 0xFFFF_FFFF];
+        for hc in [0x0000u16, 0x0001, 0x8000, 0xFFFE, 0xFFFF] {
+            for (&ow, &nw) in words.iter().zip(words.iter().rev()) {
+                for &ol in &longs {
+                    for &nl in &longs {
+                        let two = update_u32(update_word(hc, ow, nw), ol, nl);
+                        let one = update_word_and_u32(hc, (ow, nw), (ol, nl));
+                        assert_eq!(one, two, "{hc:#x} {ow:#x}->{nw:#x} {ol:#x}->{nl:#x}");
+                    }
+                }
+            }
+        }
+        let mut d: Vec<u8> = (0..40u32).map(|i| (i * 53 + 1) as u8).collect();
+        let before = checksum(&d);
+        let (ow, ol) = (u16::from_be_bytes([d[8], d[9]]), 0xC612_0001u32);
+        d[20..24].copy_from_slice(&ol.to_be_bytes());
+        let before_l = checksum(&d);
+        assert_ne!(before, before_l);
+        d[8..10].copy_from_slice(&0x3f06u16.to_be_bytes());
+        d[20..24].copy_from_slice(&0xC613_0015u32.to_be_bytes());
+        assert_eq!(
+            update_word_and_u32(before_l, (ow, 0x3f06), (ol, 0xC613_0015)),
+            checksum(&d)
+        );
+    }
+
+    #[test]
+    fn ipv6_addr_update_equals_recompute() {
+        let old: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        let new: Ipv6Addr = "fe80::ffff:ffff:ffff:0".parse().unwrap();
+        let mut d = vec![0x5a; 48];
+        d[8..24].copy_from_slice(&old.octets());
+        let before = checksum(&d);
+        d[8..24].copy_from_slice(&new.octets());
+        assert_eq!(update_ipv6_addr(before, &old, &new), checksum(&d));
     }
 
     #[test]
