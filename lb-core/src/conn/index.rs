@@ -1,13 +1,16 @@
 //! An open-addressing index from a 32-bit hash to entry ids: linear probing, deletion by
-//! backward shift (no tombstones), grown at 3/4 load and shrunk below 1/8.
+//! tombstone, grown at 3/4 load, rebuilt in place when tombstones fill it, shrunk below 1/8.
 //!
 //! A slot is one `u32`: the top 8 bits of the hash as a tag (compared before an entry is
-//! looked at) and `id + 1` in the low 24 bits (0 = empty). Four bytes a slot keep the index
-//! of a million connections in a few megabytes, small enough to stay in the CPU's caches
-//! while the entries themselves do not; the price is paid on deletion, where the home
-//! position of a shifted slot is recomputed from its entry. The index never reads entries
-//! itself: lookups take a predicate that checks the full key, and deletion and rebuilding
-//! take the hash of an entry from the caller.
+//! looked at) and `id + 1` in the low 24 bits (0 = empty; a tag with an id field of 0 is a
+//! tombstone). Four bytes a slot keep the index of a million connections in a few
+//! megabytes, small enough to stay in the CPU's caches while the entries themselves do not.
+//! A removal marks its slot a tombstone, or empties it (and the tombstones just before it)
+//! when the slot after it is empty: it never reads another entry, so reaping a connection
+//! costs one probe of each index. Tombstones are reused by insertions and cleared by a
+//! rebuild, which [`Index::size_for_insert`] asks for when live slots and tombstones
+//! together pass 3/4. The index never reads entries itself: lookups take a predicate that
+//! checks the full key, and rebuilding takes the hash of every entry from the caller.
 
 /// The smallest table, in slots.
 const MIN_SLOTS: usize = 16;
@@ -16,12 +19,15 @@ const ID_BITS: u32 = 24;
 const ID_MASK: u32 = (1 << ID_BITS) - 1;
 /// The largest id an index holds.
 pub(crate) const MAX_ID: u32 = ID_MASK - 1;
+/// A removed member's slot: a tag, no id.
+const TOMBSTONE: u32 = 1 << ID_BITS;
 
 /// An index; empty ones hold no allocation.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     slots: Vec<u32>,
     len: usize,
+    tombstones: usize,
 }
 
 #[inline]
@@ -39,6 +45,12 @@ fn id_of(slot: u32) -> u32 {
     (slot & ID_MASK).wrapping_sub(1)
 }
 
+/// True for a slot that holds no id (empty, or a tombstone).
+#[inline]
+fn vacant(slot: u32) -> bool {
+    slot & ID_MASK == 0
+}
+
 impl Index {
     /// Number of ids held.
     #[cfg(test)]
@@ -51,18 +63,26 @@ impl Index {
         self.slots.capacity() * std::mem::size_of::<u32>()
     }
 
+    /// Number of slots.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     #[inline]
     fn mask(&self) -> usize {
         self.slots.len().wrapping_sub(1)
     }
 
-    /// The slot count one more insertion needs, if it is not the current one.
+    /// The slot count one more insertion needs, if the index must be rebuilt first: twice
+    /// the current one past 3/4 load, the same one when tombstones take the room.
     pub fn size_for_insert(&self) -> Option<usize> {
         let n = self.slots.len();
         if n == 0 {
             Some(MIN_SLOTS)
         } else if (self.len + 1) * 4 > n * 3 {
             Some(n * 2)
+        } else if (self.len + self.tombstones + 1) * 4 > n * 3 {
+            Some(n)
         } else {
             None
         }
@@ -70,7 +90,12 @@ impl Index {
 
     /// The slot count after a removal, if it should shrink.
     pub fn size_after_remove(&self) -> Option<usize> {
-        let n = self.slots.len();
+        self.size_after_remove_at(self.slots.len())
+    }
+
+    /// The slot count an index of `n` slots holding as many ids as this one shrinks to,
+    /// if it should.
+    pub fn size_after_remove_at(&self, n: usize) -> Option<usize> {
         if n > MIN_SLOTS && self.len * 8 < n {
             Some(n / 2)
         } else {
@@ -83,14 +108,33 @@ impl Index {
         slots.max(MIN_SLOTS).next_power_of_two() * std::mem::size_of::<u32>()
     }
 
+    /// Empties the index into `slots` slots (rounded up to a power of two), to be filled
+    /// again with [`Index::refill`].
+    pub fn reset(&mut self, slots: usize) {
+        let n = slots.max(MIN_SLOTS).next_power_of_two();
+        if self.slots.len() == n {
+            self.slots.fill(0);
+        } else {
+            self.slots = vec![0; n];
+        }
+        self.len = 0;
+        self.tombstones = 0;
+    }
+
+    /// Puts back one (hash, id) after [`Index::reset`] (room is there: the caller sized it).
+    #[inline]
+    pub fn refill(&mut self, hash: u32, id: u32) {
+        self.place(pack(hash, id), hash);
+        self.len += 1;
+    }
+
     /// Rebuilds the index with `slots` slots (rounded up to a power of two) from every
     /// (hash, id) it must hold.
+    #[cfg(test)]
     pub fn rebuild(&mut self, slots: usize, members: impl Iterator<Item = (u32, u32)>) {
-        self.slots = vec![0; slots.max(MIN_SLOTS).next_power_of_two()];
-        self.len = 0;
+        self.reset(slots);
         for (hash, id) in members {
-            self.place(pack(hash, id), hash);
-            self.len += 1;
+            self.refill(hash, id);
         }
     }
 
@@ -98,23 +142,35 @@ impl Index {
     pub fn free(&mut self) {
         if self.len == 0 {
             self.slots = Vec::new();
+            self.tombstones = 0;
         }
     }
 
+    /// Stores `slot` in the first vacant slot of the probe sequence of `hash`.
     #[inline]
     fn place(&mut self, slot: u32, hash: u32) {
         let mask = self.mask();
         let mut pos = hash as usize & mask;
-        while self.slots[pos] != 0 {
+        loop {
+            let s = self.slots[pos];
+            if vacant(s) {
+                if s != 0 {
+                    self.tombstones -= 1;
+                }
+                self.slots[pos] = slot;
+                return;
+            }
             pos = (pos + 1) & mask;
         }
-        self.slots[pos] = slot;
     }
 
     /// Adds `id` (at most [`MAX_ID`]) under `hash`. The caller made room
     /// ([`Index::size_for_insert`]); false if there was none.
     pub fn insert(&mut self, hash: u32, id: u32) -> bool {
-        if self.slots.is_empty() || self.len + 1 >= self.slots.len() || id > MAX_ID {
+        if self.slots.is_empty()
+            || self.len + self.tombstones + 1 >= self.slots.len()
+            || id > MAX_ID
+        {
             return false;
         }
         self.place(pack(hash, id), hash);
@@ -136,16 +192,15 @@ impl Index {
             if s == 0 {
                 return None;
             }
-            if tag(s) == want && is_it(id_of(s)) {
+            if tag(s) == want && !vacant(s) && is_it(id_of(s)) {
                 return Some(id_of(s));
             }
             pos = (pos + 1) & mask;
         }
     }
 
-    /// Removes `id`, filed under `hash`; `hash_of` gives the hash of any other id held (to
-    /// find the home position of the slots that move back). False if `id` was not there.
-    pub fn remove(&mut self, hash: u32, id: u32, hash_of: impl Fn(u32) -> u32) -> bool {
+    /// Removes `id`, filed under `hash`. False if `id` was not there.
+    pub fn remove(&mut self, hash: u32, id: u32) -> bool {
         if self.len == 0 {
             return false;
         }
@@ -162,26 +217,21 @@ impl Index {
             }
             pos = (pos + 1) & mask;
         }
-        // Backward shift: pull later members of the run into the hole when their home
-        // position does not lie cyclically in (hole, their position].
-        let mut hole = pos;
-        let mut next = (hole + 1) & mask;
-        loop {
-            let s = self.slots[next];
-            if s == 0 {
-                break;
-            }
-            let home = hash_of(id_of(s)) as usize & mask;
-            let dist_home = next.wrapping_sub(home) & mask;
-            let dist_hole = next.wrapping_sub(hole) & mask;
-            if dist_home >= dist_hole {
-                self.slots[hole] = s;
-                hole = next;
-            }
-            next = (next + 1) & mask;
-        }
-        self.slots[hole] = 0;
         self.len -= 1;
+        if self.slots[(pos + 1) & mask] != 0 {
+            // A run goes on after it: lookups must still walk past.
+            self.slots[pos] = TOMBSTONE;
+            self.tombstones += 1;
+            return true;
+        }
+        // The end of a run: this slot and the tombstones just before it are empty now.
+        self.slots[pos] = 0;
+        let mut prev = pos.wrapping_sub(1) & mask;
+        while self.slots[prev] == TOMBSTONE {
+            self.slots[prev] = 0;
+            self.tombstones -= 1;
+            prev = prev.wrapping_sub(1) & mask;
+        }
         true
     }
 }
@@ -218,7 +268,7 @@ mod tests {
                 assert!(idx.insert(hash(id), id));
                 model.insert(id, hash(id));
             } else {
-                assert!(idx.remove(hash(id), id, hash), "step {step}");
+                assert!(idx.remove(hash(id), id), "step {step}");
                 model.remove(&id);
                 if let Some(n) = idx.size_after_remove() {
                     idx.rebuild(n, v_keys(&model).into_iter());
@@ -230,11 +280,54 @@ mod tests {
             assert_eq!(idx.find(h, |x| x == id), Some(id));
         }
         assert_eq!(idx.find(12345, |_| true), None);
-        assert!(!idx.remove(1, 999_999, hash));
+        assert!(!idx.remove(1, 999_999));
     }
 
     fn v_keys(model: &HashMap<u32, u32>) -> Vec<(u32, u32)> {
         model.iter().map(|(&id, &h)| (h, id)).collect()
+    }
+
+    #[test]
+    fn tombstones_keep_runs_and_are_cleared() {
+        let mut idx = Index::default();
+        idx.rebuild(16, std::iter::empty());
+        // Three members with one home (slot 3): a run of slots 3, 4, 5.
+        let h = 0x0500_0003;
+        for id in [10, 11, 12] {
+            assert!(idx.insert(h, id));
+        }
+        // The middle one leaves a tombstone: the last is still found past it.
+        assert!(idx.remove(h, 11));
+        assert_eq!((idx.len(), idx.tombstones), (2, 1));
+        assert_eq!(idx.find(h, |x| x == 12), Some(12));
+        assert_eq!(idx.find(h, |x| x == 11), None);
+        // The end of the run empties itself and the tombstone before it.
+        assert!(idx.remove(h, 12));
+        assert_eq!((idx.len(), idx.tombstones), (1, 0));
+        assert_eq!(idx.slots[3..6], [pack(h, 10), 0, 0]);
+        // A tombstone is reused by the next insertion on its run.
+        assert!(idx.insert(h, 13));
+        assert!(idx.insert(h, 14));
+        assert!(idx.remove(h, 13));
+        assert!(idx.insert(h, 15));
+        assert_eq!(idx.slots[3..6], [pack(h, 10), pack(h, 15), pack(h, 14)]);
+        assert_eq!(idx.tombstones, 0);
+        // Tombstones count towards the load: past 3/4 a same-size rebuild is asked for.
+        let mut idx = Index::default();
+        idx.rebuild(16, std::iter::empty());
+        for id in 0..12u32 {
+            assert!(idx.insert(h, id));
+        }
+        assert_eq!(idx.size_for_insert(), Some(32));
+        for id in 0..6u32 {
+            assert!(idx.remove(h, id));
+        }
+        assert_eq!((idx.len(), idx.tombstones), (6, 6));
+        assert_eq!(idx.size_for_insert(), Some(16));
+        assert_eq!(idx.find(h, |x| x == 11), Some(11));
+        idx.rebuild(16, (6..12u32).map(|id| (h, id)));
+        assert_eq!((idx.len(), idx.tombstones), (6, 0));
+        assert_eq!(idx.size_for_insert(), None);
     }
 
     #[test]
@@ -254,7 +347,7 @@ mod tests {
         assert_eq!(idx.bytes(), 2048 * 4);
         assert_eq!(Index::bytes_for(2048), 2048 * 4);
         for id in 0..990u32 {
-            assert!(idx.remove(h(id), id, h));
+            assert!(idx.remove(h(id), id));
             held.retain(|&i| i != id);
             if let Some(n) = idx.size_after_remove() {
                 idx.rebuild(n, held.iter().map(|&i| (h(i), i)));

@@ -38,22 +38,42 @@ pub(crate) fn tick_le(a: u32, b: u32) -> bool {
 #[derive(Debug)]
 struct Chunk<A> {
     slots: Box<[Entry<A>]>,
-    /// First free slot (offset in the chunk), linked through `next`.
+    /// First freed slot (offset in the chunk), linked through `next`.
     free: u32,
+    /// Slots from here to the end have never been used (handed out after the freed ones).
+    fresh: u32,
     live: u32,
 }
 
 impl<A: Addr> Chunk<A> {
     fn new() -> Chunk<A> {
-        let mut slots = vec![Entry::<A>::default(); CHUNK].into_boxed_slice();
-        for (i, e) in slots.iter_mut().enumerate() {
-            e.next = if i + 1 < CHUNK { (i + 1) as u32 } else { NIL };
-        }
         Chunk {
-            slots,
-            free: 0,
+            slots: vec![Entry::<A>::default(); CHUNK].into_boxed_slice(),
+            free: NIL,
+            fresh: 0,
             live: 0,
         }
+    }
+
+    /// True when no slot is left.
+    #[inline]
+    fn full(&self) -> bool {
+        self.free == NIL && self.fresh as usize == CHUNK
+    }
+
+    /// Takes a slot (the chunk is not full): a freed one first, else a fresh one.
+    #[inline]
+    fn take(&mut self) -> u32 {
+        let off = if self.free != NIL {
+            let off = self.free;
+            self.free = self.slots[off as usize].next;
+            off
+        } else {
+            self.fresh += 1;
+            self.fresh - 1
+        };
+        self.live += 1;
+        off
     }
 }
 
@@ -69,16 +89,26 @@ pub(crate) struct Table<A> {
     primary: Index,
     reply: Index,
     wheel: Vec<u32>,
+    /// One bit per wheel bucket that may hold entries (set when one is filed, cleared when
+    /// a sweep leaves the bucket empty): a sweep skips the buckets known to be empty.
+    wheel_marks: Vec<u64>,
     /// Every tick up to this one has been processed.
     wheel_tick: u32,
     wheel_started: bool,
     /// Where the next defensive scan starts (spec §12 drop_entry).
     scan_cursor: usize,
+    /// Inside [`Table::batch`]: removals leave giving memory back to the end.
+    batching: bool,
 }
 
 /// Bytes of one chunk.
 fn chunk_bytes<A>() -> usize {
     CHUNK * std::mem::size_of::<Entry<A>>()
+}
+
+/// Bytes of a wheel of `slots` buckets with its bucket marks.
+fn wheel_bytes(slots: usize) -> usize {
+    slots * std::mem::size_of::<u32>() + slots.div_ceil(64) * std::mem::size_of::<u64>()
 }
 
 /// The primary-index hash of an entry.
@@ -125,9 +155,11 @@ impl<A: Addr> Table<A> {
             primary: Index::default(),
             reply: Index::default(),
             wheel: Vec::new(),
+            wheel_marks: Vec::new(),
             wheel_tick: 0,
             wheel_started: false,
             scan_cursor: 0,
+            batching: false,
         }
     }
 
@@ -142,7 +174,7 @@ impl<A: Addr> Table<A> {
         self.chunks.len() * chunk_bytes::<A>()
             + self.primary.bytes()
             + self.reply.bytes()
-            + self.wheel.capacity() * std::mem::size_of::<u32>()
+            + wheel_bytes(self.wheel.capacity())
     }
 
     /// The hash of (protocol, client address, client port).
@@ -211,7 +243,7 @@ impl<A: Addr> Table<A> {
     pub fn reserve(&mut self, budget: &MemoryBudget, reply: bool) -> bool {
         let need_chunk = self.chunks[self.hint.min(self.chunks.len())..]
             .iter()
-            .all(|c| c.free == NIL);
+            .all(Chunk::full);
         let mut take = 0usize;
         if need_chunk {
             if (self.chunks.len() + 1) * CHUNK > self.max_entries {
@@ -227,7 +259,7 @@ impl<A: Addr> Table<A> {
         let reply_grow = if reply { grow(&self.reply) } else { None };
         take += primary.map_or(0, |g| g.1) + reply_grow.map_or(0, |g| g.1);
         let wheel = if self.wheel.is_empty() {
-            WHEEL_SLOTS * std::mem::size_of::<u32>()
+            wheel_bytes(WHEEL_SLOTS)
         } else {
             0
         };
@@ -238,14 +270,12 @@ impl<A: Addr> Table<A> {
         if need_chunk {
             self.chunks.push(Chunk::new());
         }
-        if let Some((n, _)) = primary {
-            self.rebuild_primary(n);
-        }
-        if let Some((n, _)) = reply_grow {
-            self.rebuild_reply(n);
+        if primary.is_some() || reply_grow.is_some() {
+            self.rebuild_indexes(primary.map(|g| g.0), reply_grow.map(|g| g.0));
         }
         if wheel > 0 {
             self.wheel = vec![NIL; WHEEL_SLOTS];
+            self.wheel_marks = vec![0; WHEEL_SLOTS / 64];
         }
         true
     }
@@ -256,13 +286,11 @@ impl<A: Addr> Table<A> {
         if self.wheel.is_empty() {
             return None;
         }
-        let c = (self.hint..self.chunks.len()).find(|&c| self.chunks[c].free != NIL)?;
+        let c = (self.hint..self.chunks.len()).find(|&c| !self.chunks[c].full())?;
         self.hint = c;
         let chunk = &mut self.chunks[c];
-        let off = chunk.free;
-        chunk.free = chunk.slots[off as usize].next;
-        chunk.live += 1;
-        if chunk.free == NIL {
+        let off = chunk.take();
+        if chunk.full() {
             self.hint = c + 1;
         }
         let id = (c * CHUNK) as u32 + off;
@@ -293,42 +321,58 @@ impl<A: Addr> Table<A> {
         if e.flags & IN_WHEEL != 0 {
             self.unlink(id);
         }
-        self.unindex(id);
+        self.unindex_entry(id, &e);
         self.free_slot(id);
-        self.release(budget);
+        if !self.batching {
+            self.release(budget);
+        }
         Some(e)
+    }
+
+    /// Runs `f` (a run of removals, such as an expiry pass) on this table and gives back
+    /// the memory they freed once at the end: the indexes shrink once to their final size
+    /// (not once per halving), and not at all when the table empties.
+    pub fn batch<R>(&mut self, budget: &MemoryBudget, f: impl FnOnce(&mut Table<A>) -> R) -> R {
+        let outer = self.batching;
+        self.batching = true;
+        let r = f(self);
+        self.batching = outer;
+        if !outer {
+            self.release(budget);
+        }
+        r
     }
 
     /// Takes live entry `id` out of both indexes.
     fn unindex(&mut self, id: u32) {
-        let Table {
-            primary,
-            reply,
-            chunks,
-            hasher,
-            ..
-        } = self;
-        let Some(e) = entry_at(chunks, id).copied() else {
-            return;
-        };
-        primary.remove(primary_of(hasher, &e), id, |o| {
-            entry_at(chunks, o).map_or(0, |x| primary_of(hasher, x))
-        });
-        if e.indexed_reply() {
-            reply.remove(reply_of(hasher, &e), id, |o| {
-                entry_at(chunks, o).map_or(0, |x| reply_of(hasher, x))
-            });
+        if let Some(e) = entry_at(&self.chunks, id).copied() {
+            self.unindex_entry(id, &e);
         }
     }
 
-    /// Puts live entry `id` into both indexes (room was made).
+    /// Takes entry `id`, whose fields are `e`, out of both indexes (one probe each: the
+    /// index leaves a tombstone and reads no other entry).
+    fn unindex_entry(&mut self, id: u32, e: &Entry<A>) {
+        let client = self.hasher.client(e.proto, e.caddr, e.cport);
+        self.primary
+            .remove(self.primary_hash(client, e.vaddr, e.vport), id);
+        if e.indexed_reply() {
+            self.reply
+                .remove(self.reply_hash(client, e.daddr, e.dport), id);
+        }
+    }
+
+    /// Puts live entry `id` into both indexes (room was made). An index whose tombstones
+    /// leave no room is rebuilt at its size instead, which takes `id` in with the others.
     fn index(&mut self, id: u32) {
         let Some(e) = self.get(id).copied() else {
             return;
         };
-        self.primary.insert(primary_of(&self.hasher, &e), id);
-        if e.indexed_reply() {
-            self.reply.insert(reply_of(&self.hasher, &e), id);
+        if !self.primary.insert(primary_of(&self.hasher, &e), id) {
+            self.rebuild_indexes(Some(self.primary.slot_count()), None);
+        }
+        if e.indexed_reply() && !self.reply.insert(reply_of(&self.hasher, &e), id) {
+            self.rebuild_indexes(None, Some(self.reply.slot_count()));
         }
     }
 
@@ -339,6 +383,9 @@ impl<A: Addr> Table<A> {
         let Some(chunk) = self.chunks.get_mut(c) else {
             return;
         };
+        if !chunk.slots[off].live() {
+            return;
+        }
         chunk.slots[off].flags = 0;
         chunk.slots[off].next = chunk.free;
         chunk.free = off as u32;
@@ -347,32 +394,31 @@ impl<A: Addr> Table<A> {
         self.hint = self.hint.min(c);
     }
 
-    fn rebuild_primary(&mut self, slots: usize) {
+    /// Rebuilds the primary index with `primary` slots and the reply index with `reply`
+    /// slots (either or both), in one pass over the entries.
+    fn rebuild_indexes(&mut self, primary: Option<usize>, reply: Option<usize>) {
         let Table {
-            primary,
+            primary: pidx,
+            reply: ridx,
             chunks,
             hasher,
             ..
         } = self;
-        primary.rebuild(
-            slots,
-            live_entries(chunks).map(|(id, e)| (primary_of(hasher, e), id)),
-        );
-    }
-
-    fn rebuild_reply(&mut self, slots: usize) {
-        let Table {
-            reply,
-            chunks,
-            hasher,
-            ..
-        } = self;
-        reply.rebuild(
-            slots,
-            live_entries(chunks)
-                .filter(|(_, e)| e.indexed_reply())
-                .map(|(id, e)| (reply_of(hasher, e), id)),
-        );
+        if let Some(n) = primary {
+            pidx.reset(n);
+        }
+        if let Some(n) = reply {
+            ridx.reset(n);
+        }
+        for (id, e) in live_entries(chunks) {
+            let client = hasher.client(e.proto, e.caddr, e.cport);
+            if primary.is_some() {
+                pidx.refill((hasher.tuple(client, e.vaddr, e.vport) >> 32) as u32, id);
+            }
+            if reply.is_some() && e.indexed_reply() {
+                ridx.refill((hasher.tuple(client, e.daddr, e.dport) >> 32) as u32, id);
+            }
+        }
     }
 
     /// Gives back trailing empty chunks and oversized indexes.
@@ -386,11 +432,10 @@ impl<A: Addr> Table<A> {
             self.primary.free();
             self.reply.free();
         } else {
-            if let Some(n) = self.primary.size_after_remove() {
-                self.rebuild_primary(n);
-            }
-            if let Some(n) = self.reply.size_after_remove() {
-                self.rebuild_reply(n);
+            let primary = Self::shrunk(&self.primary);
+            let reply = Self::shrunk(&self.reply);
+            if primary.is_some() || reply.is_some() {
+                self.rebuild_indexes(primary, reply);
             }
         }
         let freed = before.saturating_sub(self.primary.bytes() + self.reply.bytes());
@@ -399,10 +444,21 @@ impl<A: Addr> Table<A> {
             budget.give(freed);
         }
         if self.live == 0 && !self.wheel.is_empty() {
-            budget.give(self.wheel.capacity() * std::mem::size_of::<u32>());
+            budget.give(wheel_bytes(self.wheel.capacity()));
             self.wheel = Vec::new();
+            self.wheel_marks = Vec::new();
             self.wheel_started = false;
         }
+    }
+
+    /// The size `idx` shrinks to after removals, if it shrinks: halved while it is below
+    /// 1/8 load.
+    fn shrunk(idx: &Index) -> Option<usize> {
+        let mut n = idx.size_after_remove()?;
+        while let Some(half) = idx.size_after_remove_at(n) {
+            n = half;
+        }
+        Some(n)
     }
 
     /// Changes key fields of entry `id` (the kernel's unhash, edit, rehash): `edit` may
@@ -437,6 +493,9 @@ impl<A: Addr> Table<A> {
             at
         };
         let bucket = (at & WHEEL_MASK) as usize;
+        if let Some(w) = self.wheel_marks.get_mut(bucket / 64) {
+            *w |= 1 << (bucket % 64);
+        }
         let head = self.wheel[bucket];
         if let Some(h) = self.slot_mut(head) {
             h.prev = id;
@@ -519,15 +578,38 @@ impl<A: Addr> Table<A> {
         if gap as i32 <= 0 {
             return;
         }
+        // Buckets are visited in tick order, skipping those marked empty (a sweep may file
+        // entries into buckets still ahead: the marks are read as the walk goes).
         if gap as usize >= WHEEL_SLOTS {
-            for bucket in 0..WHEEL_SLOTS {
+            let mut bucket = 0;
+            while bucket < WHEEL_SLOTS {
+                let ahead = self.marks_from(bucket);
+                if ahead == 0 {
+                    bucket = (bucket / 64 + 1) * 64;
+                    continue;
+                }
+                bucket += ahead.trailing_zeros() as usize;
                 self.sweep(bucket, now, now, out);
+                bucket += 1;
             }
         } else {
             let base = self.wheel_tick;
-            for step in 1..=gap {
+            let mut step = 1;
+            while step <= gap {
                 let t = base.wrapping_add(step);
-                self.sweep((t & WHEEL_MASK) as usize, t, now, out);
+                let bucket = (t & WHEEL_MASK) as usize;
+                let ahead = self.marks_from(bucket);
+                if ahead == 0 {
+                    step += 64 - (bucket % 64) as u32;
+                    continue;
+                }
+                let skip = ahead.trailing_zeros();
+                if skip > 0 {
+                    step += skip;
+                    continue;
+                }
+                self.sweep(bucket, t, now, out);
+                step += 1;
             }
         }
         self.wheel_tick = now;
@@ -537,18 +619,32 @@ impl<A: Addr> Table<A> {
     /// (taken out) or were re-armed later (filed again under their expiry).
     fn sweep(&mut self, bucket: usize, t: u32, now: u32, out: &mut Vec<u32>) {
         let mut id = self.wheel[bucket];
-        while let Some(e) = self.slot(id).copied() {
-            let next = e.next;
-            if tick_le(e.filed, t) {
+        while let Some(e) = self.slot(id) {
+            let (next, filed, expires) = (e.next, e.filed, e.expires);
+            if tick_le(filed, t) {
                 self.unlink(id);
-                if tick_le(e.expires, now) {
+                if tick_le(expires, now) {
                     out.push(id);
                 } else {
-                    self.file(id, e.expires);
+                    self.file(id, expires);
                 }
             }
             id = next;
         }
+        if self.wheel[bucket] == NIL {
+            if let Some(w) = self.wheel_marks.get_mut(bucket / 64) {
+                *w &= !(1 << (bucket % 64));
+            }
+        }
+    }
+
+    /// The marks of bucket `bucket` and of the later buckets of its word, shifted so that
+    /// bit 0 is `bucket`'s.
+    #[inline]
+    fn marks_from(&self, bucket: usize) -> u64 {
+        self.wheel_marks
+            .get(bucket / 64)
+            .map_or(0, |w| w >> (bucket % 64))
     }
 
     /// Ids of every live entry, in storage order.

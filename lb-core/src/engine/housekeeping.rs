@@ -123,9 +123,14 @@ impl Engine {
     ) {
         ids.clear();
         table.take_expired(tick, ids);
-        for &id in ids.iter() {
-            self.expire_entry(snap, table, id, tick, unbinds);
+        if ids.is_empty() {
+            return;
         }
+        table.batch(&self.table.budget, |table| {
+            for &id in ids.iter() {
+                self.expire_entry(snap, table, id, tick, unbinds);
+            }
+        });
     }
 
     /// `ip_vs_random_dropentry`: looks at the next 1/32 of every table and drops
