@@ -23,7 +23,7 @@ use etherparse::PacketBuilder;
 use lb_core::engine::{Engine, EngineConfig, Settings};
 use lb_core::{ipvsadm, FwdMethod, Ipvs, Time};
 use lb_io::neigh::NeighParams;
-use lb_io::path::{Action, Director, InterfaceConfig, LinkId};
+use lb_io::path::{Action, Director, Gateways, InterfaceConfig, LinkId};
 use lb_io::wire::{checksum, EthernetAddress};
 
 const DIRECTOR_MAC: [u8; 6] = [0x02, 0xd1, 0, 0, 0, 0x01];
@@ -62,8 +62,11 @@ fn director() -> Director {
     let mut link = InterfaceConfig::new(EthernetAddress(DIRECTOR_MAC));
     link.addrs = vec!["198.19.0.1/24".parse().expect("prefix")];
     let mut d = Director::new(vec![link], NeighParams::default());
-    d.gateways.v4 = Some(Ipv4Addr::new(198, 19, 0, 254));
-    let cache = &mut d.interfaces[0].neighbours.cache;
+    d.set_gateways(Gateways {
+        v4: Some(Ipv4Addr::new(198, 19, 0, 254)),
+        v6: None,
+    });
+    let cache = &mut d.interfaces_mut()[0].neighbours.cache;
     for last in [21, 22, 23, 24, 254] {
         cache.insert_permanent(
             IpAddr::V4(Ipv4Addr::new(198, 19, 0, last)),

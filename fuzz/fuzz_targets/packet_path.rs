@@ -100,11 +100,11 @@ fn world() -> &'static Mutex<World> {
         ];
         link.mtu = 1400;
         let mut director = Director::new(vec![link], NeighParams::default());
-        director.gateways = Gateways {
+        director.set_gateways(Gateways {
             v4: Some(Ipv4Addr::new(198, 19, 0, 254)),
             v6: Some("2001:db8:5::fe".parse().unwrap()),
-        };
-        let cache = &mut director.interfaces[0].neighbours.cache;
+        });
+        let cache = &mut director.interfaces_mut()[0].neighbours.cache;
         cache.insert_permanent(
             IpAddr::V4(Ipv4Addr::new(198, 19, 0, 254)),
             EthernetAddress(PEER_MAC),

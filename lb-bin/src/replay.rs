@@ -35,7 +35,7 @@ use lb_core::ipvsadm::{restore, WellKnownServices};
 use lb_core::{Ipvs, ServiceKey, Time};
 use lb_io::link::{Link, LinkError, Timestamp, Transmit};
 use lb_io::neigh::NeighParams;
-use lb_io::path::{Director, InterfaceConfig, IpPrefix, LinkId, PathCounters};
+use lb_io::path::{Director, Gateways, InterfaceConfig, IpPrefix, LinkId, PathCounters};
 use lb_io::pcap::{PcapHeader, PcapReader, PcapWriter};
 use lb_io::wire::EthernetAddress;
 
@@ -385,9 +385,11 @@ impl LinkOptions {
         config.addrs = self.addrs.clone();
         config.mtu = self.mtu.unwrap_or(1500);
         let mut director = Director::new(vec![config], NeighParams::default());
-        director.gateways.v4 = self.gateway_v4;
-        director.gateways.v6 = self.gateway_v6;
-        let cache = &mut director.interfaces[0].neighbours.cache;
+        director.set_gateways(Gateways {
+            v4: self.gateway_v4,
+            v6: self.gateway_v6,
+        });
+        let cache = &mut director.interfaces_mut()[0].neighbours.cache;
         for (addr, mac) in &self.neighbours {
             cache.insert_permanent(*addr, *mac);
         }

@@ -292,11 +292,11 @@ fn nat_across_two_links() {
         vec![clients, link_config(1500)],
         lb_io::neigh::NeighParams::default(),
     );
-    d.interfaces[0]
+    d.interfaces_mut()[0]
         .neighbours
         .cache
         .insert_permanent(IpAddr::V4(CIP4), mac(CLIENT_MAC));
-    d.interfaces[1]
+    d.interfaces_mut()[1]
         .neighbours
         .cache
         .insert_permanent(IpAddr::V4(RIP4), mac(RS_MAC));

@@ -97,7 +97,7 @@ fn arp_and_solicitations_for_the_vips_are_answered() {
     run_table(&mut d, &e, &cases);
     // The requester was learnt (as the kernel does from a request for one of its
     // addresses); nothing is learnt from a request for another host's address.
-    let cache = &d.interfaces[0].neighbours.cache;
+    let cache = &d.interfaces()[0].neighbours.cache;
     assert_eq!(
         cache.lookup(&IpAddr::V4(host)),
         Some(EthernetAddress(HOST_MAC))
@@ -225,7 +225,7 @@ fn failed_resolution_drops_the_queue() {
     assert_eq!(polled[3], vec![]);
     assert_eq!(d.counters.queue_dropped, 1);
     assert_eq!(d.counters.frames_out, 3);
-    let cache = &d.interfaces[0].neighbours.cache;
+    let cache = &d.interfaces()[0].neighbours.cache;
     assert_eq!(cache.state(&IpAddr::V4(RIP4)), None);
     assert_eq!(cache.len(), 2, "the two permanent gateway entries");
 }

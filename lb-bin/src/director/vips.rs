@@ -69,7 +69,7 @@ impl VipFollower {
         self.seen = generation;
         let (added, removed) = diff(&self.owned, &vips);
         let mut buf = [0u8; ANNOUNCEMENT_MAX_LEN];
-        for (i, iface) in director.interfaces.iter_mut().enumerate() {
+        for (i, iface) in director.interfaces_mut().iter_mut().enumerate() {
             if !roles.get(i).is_some_and(|r| r.answers_for_vips()) {
                 continue;
             }
@@ -164,11 +164,11 @@ mod tests {
         assert_eq!(&frame[12..14], &[0x08, 0x06]);
         assert_eq!(&frame[28..32], &[198, 18, 0, 10]);
         assert_eq!(&frame[38..42], &[198, 18, 0, 10]);
-        assert!(director.interfaces[0]
+        assert!(director.interfaces()[0]
             .neighbours
             .owned
             .contains(&ip("198.18.0.10")));
-        assert!(!director.interfaces[1]
+        assert!(!director.interfaces()[1]
             .neighbours
             .owned
             .contains(&ip("198.18.0.10")));
@@ -178,7 +178,7 @@ mod tests {
             follower.follow(&board, &mut director, &roles, true, &mut send),
             Some(vec![])
         );
-        assert!(director.interfaces[0].neighbours.owned.is_empty());
+        assert!(director.interfaces()[0].neighbours.owned.is_empty());
         assert!(follower.owned.is_empty());
     }
 }

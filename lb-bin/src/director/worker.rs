@@ -342,14 +342,14 @@ impl<L: WorkerLink> Worker<L> {
         }
         if let Some((seen, gateways)) = shared.gateways.changed_since(self.gateways_seen) {
             self.gateways_seen = seen;
-            director.gateways = *gateways;
+            director.set_gateways(*gateways);
         }
         for (link, frame) in shared.relay.take(*index) {
-            let Some(iface) = director.interfaces.get_mut(link.0) else {
+            let Some(neighbours) = director.neighbours_mut(link) else {
                 continue;
             };
             // Learn only: the receiving worker answered already.
-            let Ok(handled) = iface.neighbours.handle_frame(&frame, now, &mut self.out) else {
+            let Ok(handled) = neighbours.handle_frame(&frame, now, &mut self.out) else {
                 continue;
             };
             if let Some(released) = handled.released {

@@ -10,14 +10,14 @@ use super::outcome::{Action, DropCause, Emit, Outcome, PassCause};
 use super::parse::Parsed;
 use super::tunnel_icmp::{build_client_error, TunnelIcmpOut, TunnelIcmpSkip};
 use super::{solicitation, Director, LinkId, NextHop};
-use crate::neigh::Resolution;
+use crate::neigh::{Probe, Resolution};
 use crate::rewrite::frame::set_dst_mac;
 use crate::rewrite::{
     direct_route_parsed, icmp_error, icmp_relay_to_client, icmp_relay_to_server, nat_in_parsed,
     nat_out_parsed, reply_forwarding, tunnel_parsed, Forwarding, IcmpError, IcmpSource, NatTarget,
     RewriteError, Tunnel,
 };
-use crate::wire::{EthernetAddress, EthernetFrame};
+use crate::wire::{EthernetAddress, EthernetFrame, VlanStack};
 
 /// The received packet being handled.
 struct Rx<'p> {
@@ -38,17 +38,6 @@ enum Ready {
     Built(usize),
 }
 
-/// What a rewrite does with a frame going toward a next hop.
-#[derive(Debug, Clone, Copy)]
-enum Rewrite {
-    NatIn(NatTarget),
-    NatOut(NatTarget),
-    RelayToServer(NatTarget),
-    RelayToClient(NatTarget),
-    AsIs,
-    Tunnel(Tunnel),
-}
-
 impl Director {
     /// Carries out `verdict` for the packet `parsed`, received on `rx`.
     pub(super) fn apply(
@@ -66,10 +55,15 @@ impl Director {
             now,
         };
         match verdict {
-            Verdict::Forward(f) => self.forward_to_server(&f, false, &pkt, frame, out),
-            Verdict::IcmpToServer(f) => self.forward_to_server(&f, true, &pkt, frame, out),
-            Verdict::Reply(r) => self.forward_to_client(&r, false, &pkt, frame, out),
-            Verdict::IcmpToClient(r) => self.forward_to_client(&r, true, &pkt, frame, out),
+            // One call site each: the hot functions are inlined once.
+            Verdict::Forward(ref f) | Verdict::IcmpToServer(ref f) => {
+                let relay = matches!(verdict, Verdict::IcmpToServer(_));
+                self.forward_to_server(f, relay, &pkt, frame, out)
+            }
+            Verdict::Reply(ref r) | Verdict::IcmpToClient(ref r) => {
+                let relay = matches!(verdict, Verdict::IcmpToClient(_));
+                self.forward_to_client(r, relay, &pkt, frame, out)
+            }
             Verdict::TunnelIcmp(t) => self.tunnel_icmp(&t, &pkt, frame, out),
             Verdict::SendIcmp(s) => {
                 let sent_to_us = s.reason != DropReason::UnknownNatReply;
@@ -85,7 +79,8 @@ impl Director {
     }
 
     /// A client's packet (or, `relay`, an ICMP error about a reply) to the real server of
-    /// `f`.
+    /// `f`: routed, rewritten for its method, sent.
+    #[inline(always)]
     fn forward_to_server(
         &mut self,
         f: &Forward,
@@ -102,27 +97,47 @@ impl Director {
         if f.method == FwdMethod::Local {
             return Outcome::passed(PassCause::LocalDelivery);
         }
-        let Some(route) = self.route(&f.daddr) else {
+        let Some(route) = self.cached_route(&f.daddr) else {
             return Outcome::dropped(DropCause::NoRoute);
+        };
+        let Some(link) = self.interfaces.get(route.link.0) else {
+            return Outcome::dropped(DropCause::UnknownLink);
+        };
+        // The Ethernet destination is set once the next hop is resolved.
+        let fwd = Forwarding {
+            src_mac: link.config.mac,
+            dst_mac: EthernetAddress::UNSPECIFIED,
+            mtu: link.config.mtu,
         };
         let target = NatTarget {
             addr: f.daddr,
             port: f.dport,
         };
-        let (hop, rewrite) = match f.method {
+        // The frame is as it was parsed: the rewrites start from that parse.
+        let ip = &pkt.parsed.ip;
+        let (hop, done) = match f.method {
             FwdMethod::Local => return Outcome::passed(PassCause::LocalDelivery),
-            FwdMethod::Masq if relay => (route, Rewrite::RelayToServer(target)),
-            FwdMethod::Masq => (route, Rewrite::NatIn(target)),
+            FwdMethod::Masq if relay => {
+                let done = icmp_relay_to_server(frame, target, &fwd);
+                (route, done.map(Ready::InPlace))
+            }
+            FwdMethod::Masq => (
+                route,
+                nat_in_parsed(frame, ip, target, &fwd).map(Ready::InPlace),
+            ),
             // Direct routing: the real server is the next hop itself ("known next hop").
-            FwdMethod::Route => (
-                NextHop {
+            FwdMethod::Route => {
+                let hop = NextHop {
                     link: route.link,
                     addr: f.daddr,
-                },
-                Rewrite::AsIs,
-            ),
+                };
+                (
+                    hop,
+                    direct_route_parsed(frame, ip, &fwd).map(Ready::InPlace),
+                )
+            }
             FwdMethod::Tunnel => {
-                let Some(src) = self.link_addr_like(route.link, &f.daddr) else {
+                let Some(src) = link.config.addr_like(&f.daddr) else {
                     return Outcome::dropped(DropCause::NoSourceAddress);
                 };
                 let tun = Tunnel {
@@ -130,13 +145,15 @@ impl Director {
                     flow_hash_seed: self.flow_hash_seed,
                     ..Tunnel::new(&f.tunnel, src, f.daddr)
                 };
-                (route, Rewrite::Tunnel(tun))
+                let done = tunnel_parsed(frame, ip, out, &tun, &fwd, &mut self.ids);
+                (route, done.map(Ready::Built))
             }
         };
-        self.rewrite_and_send(rewrite, hop, action, pkt, frame, out)
+        self.send_or_refuse(done, hop, action, pkt, frame, out)
     }
 
     /// A real server's reply (or, `relay`, an ICMP error about a request) on to the client.
+    #[inline(always)]
     fn forward_to_client(
         &mut self,
         r: &Reply,
@@ -150,34 +167,9 @@ impl Director {
         } else {
             Action::Replied
         };
-        let Some(hop) = self.route(&pkt.parsed.meta.dst) else {
+        let Some(hop) = self.cached_route(&pkt.parsed.meta.dst) else {
             return Outcome::dropped(DropCause::NoRoute);
         };
-        let vip = NatTarget {
-            addr: r.vaddr,
-            port: r.vport,
-        };
-        let rewrite = match r.method {
-            FwdMethod::Masq if relay => Rewrite::RelayToClient(vip),
-            FwdMethod::Masq => Rewrite::NatOut(vip),
-            // Other methods' replies are forwarded as they are (`handle_response` only
-            // translates NAT).
-            FwdMethod::Route | FwdMethod::Tunnel | FwdMethod::Local => Rewrite::AsIs,
-        };
-        self.rewrite_and_send(rewrite, hop, action, pkt, frame, out)
-    }
-
-    /// Runs `rewrite` with the Ethernet source of `hop`'s link (the destination is set once
-    /// resolved), then sends the result to `hop` as `action`.
-    fn rewrite_and_send(
-        &mut self,
-        rewrite: Rewrite,
-        hop: NextHop,
-        action: Action,
-        pkt: &Rx<'_>,
-        frame: &mut [u8],
-        out: &mut [u8],
-    ) -> Outcome {
         let Some(link) = self.interfaces.get(hop.link.0) else {
             return Outcome::dropped(DropCause::UnknownLink);
         };
@@ -186,18 +178,34 @@ impl Director {
             dst_mac: EthernetAddress::UNSPECIFIED,
             mtu: link.config.mtu,
         };
-        // The frame is as it was parsed: the rewrites start from that parse.
+        let vip = NatTarget {
+            addr: r.vaddr,
+            port: r.vport,
+        };
         let ip = &pkt.parsed.ip;
-        let done = match rewrite {
-            Rewrite::NatIn(t) => nat_in_parsed(frame, ip, t, &fwd).map(Ready::InPlace),
-            Rewrite::NatOut(t) => nat_out_parsed(frame, ip, t, &fwd).map(Ready::InPlace),
-            Rewrite::RelayToServer(t) => icmp_relay_to_server(frame, t, &fwd).map(Ready::InPlace),
-            Rewrite::RelayToClient(t) => icmp_relay_to_client(frame, t, &fwd).map(Ready::InPlace),
-            Rewrite::AsIs => direct_route_parsed(frame, ip, &fwd).map(Ready::InPlace),
-            Rewrite::Tunnel(tun) => {
-                tunnel_parsed(frame, ip, out, &tun, &fwd, &mut self.ids).map(Ready::Built)
+        let done = match r.method {
+            FwdMethod::Masq if relay => icmp_relay_to_client(frame, vip, &fwd),
+            FwdMethod::Masq => nat_out_parsed(frame, ip, vip, &fwd),
+            // Other methods' replies are forwarded as they are (`handle_response` only
+            // translates NAT).
+            FwdMethod::Route | FwdMethod::Tunnel | FwdMethod::Local => {
+                direct_route_parsed(frame, ip, &fwd)
             }
         };
+        self.send_or_refuse(done.map(Ready::InPlace), hop, action, pkt, frame, out)
+    }
+
+    /// Sends a rewritten frame to `hop` as `action`, or answers the rewrite's refusal.
+    #[inline(always)]
+    fn send_or_refuse(
+        &mut self,
+        done: Result<Ready, RewriteError>,
+        hop: NextHop,
+        action: Action,
+        pkt: &Rx<'_>,
+        frame: &mut [u8],
+        out: &mut [u8],
+    ) -> Outcome {
         match done {
             Ok(ready) => self.send_to(hop, ready, action, frame, pkt.now, out),
             Err(e) => {
@@ -211,6 +219,7 @@ impl Director {
 
     /// Sends a ready frame to `hop`: its Ethernet destination when known, else queued in the
     /// link's neighbour cache while the first solicitation goes out.
+    #[inline(always)]
     fn send_to(
         &mut self,
         hop: NextHop,
@@ -252,27 +261,41 @@ impl Director {
                 }
             }
             Resolution::Pending { probe, dropped } => {
-                self.counters.queue_dropped += dropped as u64;
                 let vlans = EthernetFrame::new_checked(&*ready_frame)
                     .map(|e| e.vlans())
                     .unwrap_or_default();
-                let built = probe
-                    .and_then(|p| solicitation(&iface.config, p, vlans, out))
-                    .map(|len| Emit {
-                        link: hop.link,
-                        len,
-                    });
-                Outcome {
-                    built,
-                    ..Outcome::just(Action::Queued)
-                }
+                self.queued(hop.link, probe, dropped, vlans, out)
             }
             Resolution::TableFull => Outcome::dropped(DropCause::NeighbourTableFull),
         }
     }
 
+    /// A frame queued for its next hop on `link` (`dropped` older ones pushed out): the
+    /// solicitation of `probe`, if any, with the frame's VLAN tags, into `out`.
+    #[inline(never)]
+    fn queued(
+        &mut self,
+        link: LinkId,
+        probe: Option<Probe>,
+        dropped: usize,
+        vlans: VlanStack,
+        out: &mut [u8],
+    ) -> Outcome {
+        self.counters.queue_dropped += dropped as u64;
+        let built = self.interfaces.get(link.0).and_then(|iface| {
+            probe
+                .and_then(|p| solicitation(&iface.config, p, vlans, out))
+                .map(|len| Emit { link, len })
+        });
+        Outcome {
+            built,
+            ..Outcome::just(Action::Queued)
+        }
+    }
+
     /// A rewrite refused the packet: dropped, answered with the ICMP error the kernel sends
     /// at that point (time exceeded, fragmentation needed / packet too big).
+    #[inline(never)]
     fn refused(
         &mut self,
         e: RewriteError,
@@ -330,7 +353,7 @@ impl Director {
         let Some(quote) = pkt.parsed.tunnel else {
             return Outcome::dropped(DropCause::Unsupported);
         };
-        let Some(hop) = self.route(&t.client) else {
+        let Some(hop) = self.cached_route(&t.client) else {
             return Outcome::dropped(DropCause::NoRoute);
         };
         let mtu_of = |d: &Director, link: LinkId| d.interfaces.get(link.0).map(|i| i.config.mtu);
@@ -361,10 +384,5 @@ impl Director {
             Err(TunnelIcmpSkip::Silent) => Outcome::just(Action::TunnelIcmp),
             Err(TunnelIcmpSkip::Failed(e)) => Outcome::dropped(DropCause::of_rewrite(e)),
         }
-    }
-
-    /// The first address of `addr`'s family on `link`.
-    fn link_addr_like(&self, link: LinkId, addr: &IpAddr) -> Option<IpAddr> {
-        self.interfaces.get(link.0)?.config.addr_like(addr)
     }
 }

@@ -25,7 +25,10 @@
 //!
 //! Next hops: the destination itself when one of a link's prefixes holds it, else the
 //! gateway of its family; direct routing always sends to the real server itself (the
-//! kernel's "known next hop"). An unresolved next hop queues the rewritten frame in the
+//! kernel's "known next hop"). The routes of the last destinations are cached (the next
+//! hop's address and link, never its Ethernet address); changing the links or the gateways
+//! goes through [`Director::interfaces_mut`] and [`Director::set_gateways`], which empty
+//! that cache. An unresolved next hop queues the rewritten frame in the
 //! link's neighbour cache and emits the first ARP request / neighbour solicitation; the
 //! answer releases the queued frames ([`Outcome::released`]); [`Director::poll`] runs the
 //! cache's timers (retransmissions, failures).
@@ -44,6 +47,7 @@ mod counters;
 mod interface;
 mod outcome;
 mod parse;
+mod route_cache;
 mod tunnel_icmp;
 
 pub use counters::PathCounters;
@@ -56,11 +60,13 @@ use lb_core::engine::Engine;
 use lb_core::Time;
 
 use crate::neigh::{
-    arp_request, neighbour_solicitation, NeighError, NeighEvent, NeighParams, Probe, Released,
+    arp_request, neighbour_solicitation, NeighError, NeighEvent, NeighParams, Neighbours, Probe,
+    Released,
 };
 use crate::rewrite::IpIdCounter;
 use crate::wire::{EthernetFrame, VlanStack};
 use parse::{NotForEngine, Received};
+use route_cache::RouteCache;
 
 /// Room enough for any solicitation: Ethernet with two VLAN tags, IPv6, a neighbour
 /// solicitation with its link-layer option (ARP needs less).
@@ -69,10 +75,12 @@ const SOLICITATION_MAX_LEN: usize = 128;
 /// The per-worker state of the packet path. See the [module](self).
 #[derive(Debug, Clone)]
 pub struct Director {
-    /// The links, indexed by [`LinkId`].
-    pub interfaces: Vec<Interface>,
-    /// Default gateways.
-    pub gateways: Gateways,
+    /// The links, indexed by [`LinkId`] (behind methods: a change empties `routes`).
+    interfaces: Vec<Interface>,
+    /// Default gateways (behind methods: a change empties `routes`).
+    gateways: Gateways,
+    /// The routes of the last destinations.
+    routes: RouteCache,
     /// The `pmtu_disc` sysctl for tunnels (default on): copy the inner DF outside and refuse
     /// DF packets that do not fit.
     pub pmtu_disc: bool,
@@ -95,6 +103,7 @@ impl Director {
                 .map(|c| Interface::new(c, params))
                 .collect(),
             gateways: Gateways::default(),
+            routes: RouteCache::default(),
             pmtu_disc: true,
             flow_hash_seed: 0,
             ids: IpIdCounter::default(),
@@ -113,9 +122,44 @@ impl Director {
         }
     }
 
+    /// The links, indexed by [`LinkId`].
+    pub fn interfaces(&self) -> &[Interface] {
+        &self.interfaces
+    }
+
+    /// The links, to change: their configuration (which the routes depend on) or their
+    /// neighbours. Forgets the cached routes.
+    pub fn interfaces_mut(&mut self) -> &mut [Interface] {
+        self.routes.clear();
+        &mut self.interfaces
+    }
+
+    /// The neighbours of `link` (owned addresses and neighbour cache), to change; `None`
+    /// for an unknown link. The routes do not depend on them: they stay cached.
+    pub fn neighbours_mut(&mut self, link: LinkId) -> Option<&mut Neighbours> {
+        self.interfaces.get_mut(link.0).map(|i| &mut i.neighbours)
+    }
+
+    /// The default gateways.
+    pub fn gateways(&self) -> Gateways {
+        self.gateways
+    }
+
+    /// Sets the default gateways. Forgets the cached routes.
+    pub fn set_gateways(&mut self, gateways: Gateways) {
+        self.gateways = gateways;
+        self.routes.clear();
+    }
+
     /// The next hop toward `dst`.
     pub fn route(&self, dst: &IpAddr) -> Option<NextHop> {
         interface::route(&self.interfaces, &self.gateways, dst)
+    }
+
+    /// The next hop toward `dst`, from the route cache when it holds it.
+    #[inline]
+    fn cached_route(&mut self, dst: &IpAddr) -> Option<NextHop> {
+        self.routes.route(&self.interfaces, &self.gateways, dst)
     }
 
     /// Processes one frame received on `rx` at `now` with `engine`: `frame` may be rewritten

@@ -57,7 +57,7 @@ impl From<DropCause> for NotForEngine {
 }
 
 /// Reads a frame received on `rx` (one of `interfaces`).
-#[inline]
+#[inline(always)]
 pub(crate) fn read_frame(
     frame: &[u8],
     rx: &Interface,
@@ -112,7 +112,7 @@ fn has_ports(protocol: IpProtocol) -> bool {
 }
 
 /// The engine's summary of a packet that is not a later fragment, received from `side`.
-#[inline]
+#[inline(always)]
 fn summarize(
     frame: &[u8],
     ip: &IpFrame,

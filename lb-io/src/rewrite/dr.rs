@@ -26,7 +26,10 @@ pub(crate) fn direct_route_parsed(
 ) -> Result<usize, RewriteError> {
     ip.check_ttl(frame)?;
     ip.decrement_ttl(frame);
-    ip.check_mtu(frame, fwd.mtu, ip.is_related_icmp_error(frame))?;
+    if ip.ip_len as u64 > u64::from(fwd.mtu) {
+        // Whether it is an ICMP error only matters to a packet too big.
+        ip.check_mtu(frame, fwd.mtu, ip.is_related_icmp_error(frame))?;
+    }
     set_macs(frame, fwd.src_mac, fwd.dst_mac);
     Ok(ip.end())
 }

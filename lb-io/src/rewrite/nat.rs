@@ -51,6 +51,7 @@ pub fn nat_in(
 }
 
 /// [`nat_in`] of a frame already parsed into `ip` (by the packet path, which read it).
+#[inline(always)]
 pub(crate) fn nat_in_parsed(
     frame: &mut [u8],
     ip: &IpFrame,
@@ -97,6 +98,7 @@ pub fn nat_out(frame: &mut [u8], vip: NatTarget, fwd: &Forwarding) -> Result<usi
 }
 
 /// [`nat_out`] of a frame already parsed into `ip` (by the packet path, which read it).
+#[inline(always)]
 pub(crate) fn nat_out_parsed(
     frame: &mut [u8],
     ip: &IpFrame,
@@ -145,7 +147,7 @@ enum Direction {
 /// sum each (the same value as the general path's successive updates: one's-complement
 /// addition is associative). `None` for any other packet (or a frame whose headers are
 /// not where the parse put them, which does not happen), left to the general path.
-#[inline]
+#[inline(always)]
 fn nat_ipv4_tcp(
     frame: &mut [u8],
     ip: &IpFrame,

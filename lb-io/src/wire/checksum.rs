@@ -19,17 +19,16 @@ use super::ip::IpProtocol;
 
 /// Folds a wide one's-complement accumulator into 16 bits (end-around carry).
 ///
-/// Straight-line: 64 → 33 bits, then three 16-bit end-around carries bring any value to
-/// at most `0xFFFF`. Every step keeps the value modulo `0xFFFF` and keeps it non-zero when
-/// it was, so the result is the one a fold to a fixed point gives: `0` only for `0`, else
-/// the representative of `acc` modulo `0xFFFF` in `1..=0xFFFF`.
+/// Two rotate-and-add steps (as Linux's `csum_fold`): adding a value to itself rotated by
+/// half its width leaves in the upper half the sum of both halves with the end-around
+/// carry of the lower half, 64 → 32 bits, then 32 → 16 bits. Every step keeps the value
+/// modulo `0xFFFF` (`0xFFFF_FFFF`) and keeps it non-zero when it was, so the result is the
+/// one a fold to a fixed point gives: `0` only for `0`, else the representative of `acc`
+/// modulo `0xFFFF` in `1..=0xFFFF`.
 #[inline(always)]
 fn fold(acc: u64) -> u16 {
-    let acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
-    let acc = (acc & 0xFFFF) + (acc >> 16);
-    let acc = (acc & 0xFFFF) + (acc >> 16);
-    let acc = (acc & 0xFFFF) + (acc >> 16);
-    acc as u16
+    let acc = (acc.wrapping_add(acc.rotate_right(32)) >> 32) as u32;
+    (acc.wrapping_add(acc.rotate_right(16)) >> 16) as u16
 }
 
 /// The one's-complement sum of `data` read as big-endian 16-bit words, an odd last byte

@@ -89,12 +89,12 @@ pub fn link_config(mtu: u32) -> InterfaceConfig {
 /// configured as permanent neighbours.
 pub fn director_with(mtu: u32, rs_known: bool) -> Director {
     let mut d = Director::new(vec![link_config(mtu)], NeighParams::default());
-    d.gateways = Gateways {
+    d.set_gateways(Gateways {
         v4: Some(GW4),
         v6: Some(gw6()),
-    };
+    });
     d.flow_hash_seed = 0x5eed;
-    let cache = &mut d.interfaces[0].neighbours.cache;
+    let cache = &mut d.interfaces_mut()[0].neighbours.cache;
     cache.insert_permanent(IpAddr::V4(GW4), mac(GATEWAY_MAC));
     cache.insert_permanent(IpAddr::V6(gw6()), mac(GATEWAY_MAC));
     if rs_known {
