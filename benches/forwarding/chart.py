@@ -3,8 +3,8 @@
 
 from xml.sax.saxutils import escape
 
-PANEL_WIDTH = 430
-LABEL_WIDTH = 190
+PANEL_WIDTH = 500
+LABEL_WIDTH = 250
 BAR_HEIGHT = 16
 BAR_GAP = 6
 PANEL_TOP = 34
