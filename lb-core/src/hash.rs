@@ -4,6 +4,11 @@
 //! director and a kernel director, given the same servers, send the same client to the same
 //! server: sh, dh, lblc and lblcr use [`hash_32`] of a folded address, mh uses [`hsiphash`]
 //! (SipHash-1-3, as 64-bit kernels compute `hsiphash`) with fixed keys.
+//!
+//! [`FastHasher`] is not the kernel's: an unkeyed multiply-fold hasher for maps keyed by
+//! configuration (services, next hops) on the packet path.
+
+pub use crate::engine::{BuildFastHasher, FastHasher};
 
 use std::net::IpAddr;
 

@@ -1,5 +1,5 @@
 //! A fast, unkeyed hasher for the packet path's lookups of configuration (services by
-//! address or mark): SipHash, the standard maps' default, costs more than the rest of such
+//! address or mark, next hops in lb-io's neighbour cache): SipHash, the standard maps' default, costs more than the rest of such
 //! a lookup. The keys are the operator's own (services), so no seed is needed against
 //! crafted collisions; a packet only chooses which key is asked for.
 
@@ -7,11 +7,11 @@ use std::hash::{BuildHasher, Hasher};
 
 /// Builds [`FastHasher`]s.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct BuildFastHasher;
+pub struct BuildFastHasher;
 
 /// A multiply-fold hasher of a few words.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct FastHasher(u64);
+pub struct FastHasher(u64);
 
 impl FastHasher {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;

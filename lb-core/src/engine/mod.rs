@@ -99,6 +99,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 pub use admin::{Invocation, SYNC_NOT_SUPPORTED};
 pub use counters::DropCounts;
+pub use fast_hash::{BuildFastHasher, FastHasher};
 pub use defense::DefenseStatus;
 pub use packet::{
     IcmpInfo, InnerTuple, PacketMeta, Side, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP,

@@ -32,6 +32,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
+use lb_core::hash::BuildFastHasher;
 use lb_core::Time;
 
 use super::arp::ArpReceived;
@@ -200,66 +201,11 @@ struct Update {
 #[derive(Debug, Clone, Default)]
 pub struct NeighbourCache {
     params: NeighParams,
-    entries: HashMap<IpAddr, Entry, BuildAddrHasher>,
+    // A multiply-fold hash: asked on every forwarded packet, where SipHash costs more than
+    // the rest of the lookup; next hops are bounded and not chosen by packets.
+    entries: HashMap<IpAddr, Entry, BuildFastHasher>,
 }
 
-/// The cache's hash of addresses: it is asked on every forwarded packet, where SipHash
-/// costs more than the rest of the lookup. The addresses are next hops (servers, gateways)
-/// and the table is bounded, so no keyed hash is needed against collisions.
-#[derive(Debug, Clone, Copy, Default)]
-struct BuildAddrHasher;
-
-/// A multiply-fold hasher of a few words.
-#[derive(Debug, Default)]
-struct AddrHasher(u64);
-
-impl AddrHasher {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    #[inline]
-    fn mix(&mut self, w: u64) {
-        let p = u128::from(self.0 ^ w).wrapping_mul(u128::from(Self::K));
-        self.0 = (p as u64) ^ ((p >> 64) as u64);
-    }
-}
-
-impl std::hash::Hasher for AddrHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for c in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..c.len()].copy_from_slice(c);
-            self.mix(u64::from_le_bytes(w));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.mix(u64::from(i));
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.mix(u64::from(i));
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.mix(i);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.mix(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl std::hash::BuildHasher for BuildAddrHasher {
-    type Hasher = AddrHasher;
-    #[inline]
-    fn build_hasher(&self) -> AddrHasher {
-        AddrHasher(0x243f_6a88_85a3_08d3)
-    }
-}
 
 impl NeighbourCache {
     /// An empty cache.
