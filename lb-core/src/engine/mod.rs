@@ -99,8 +99,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 pub use admin::{Invocation, SYNC_NOT_SUPPORTED};
 pub use counters::DropCounts;
-pub use fast_hash::{BuildFastHasher, FastHasher};
 pub use defense::DefenseStatus;
+pub use fast_hash::{BuildFastHasher, FastHasher};
 pub use packet::{
     IcmpInfo, InnerTuple, PacketMeta, Side, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP,
     IPPROTO_TCP, IPPROTO_UDP,

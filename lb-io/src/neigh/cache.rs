@@ -206,7 +206,6 @@ pub struct NeighbourCache {
     entries: HashMap<IpAddr, Entry, BuildFastHasher>,
 }
 
-
 impl NeighbourCache {
     /// An empty cache.
     pub fn new(params: NeighParams) -> NeighbourCache {
