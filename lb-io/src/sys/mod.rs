@@ -12,7 +12,7 @@
 //! - [`netns`]: moving the calling thread into another network namespace;
 //! - [`process`]: the effective user id, the page size, the calling thread's scheduling;
 //! - [`counting_alloc`]: the system allocator with live and peak byte counters;
-//! - [`poll`]: waiting on several descriptors at once;
+//! - [`poll`]: waiting on several descriptors at once, or on one socket, and its pending error;
 //! - [`ifaddrs`]: the addresses of the network interfaces;
 //! - [`tun`]: attaching to a TUN device (TUNSETIFF);
 //! - [`raw_ip`]: raw IP sockets for one protocol;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use libc::{c_int, c_void, socklen_t};
 
-use super::packet_socket::Readiness;
+use super::poll::{take_socket_error, wait_one, Readiness};
 
 /// An open AF_XDP socket, closed on drop (which also takes it out of every XSKMAP).
 #[derive(Debug)]
@@ -185,61 +185,14 @@ impl XdpSocket {
             Ok(())
         }
     }
-
     /// Takes the socket's pending error (SO_ERROR), if there is one.
     pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
-        let mut code: c_int = 0;
-        let mut len = size_of::<c_int>() as socklen_t;
-        // SAFETY: `code` and `len` are live and writable for the call; the kernel writes at
-        // most `len` bytes into `code`.
-        let rc = unsafe {
-            libc::getsockopt(
-                self.raw(),
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                (&mut code as *mut c_int).cast::<c_void>(),
-                &mut len,
-            )
-        };
-        check(rc)?;
-        Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
+        take_socket_error(self.raw())
     }
-
     /// Waits up to `timeout` until the RX ring has a frame (if `read`) or the TX ring
     /// room (if `write`), or the socket an error. An interrupted wait reports nothing ready.
     pub(crate) fn wait(&self, read: bool, write: bool, timeout: Duration) -> io::Result<Readiness> {
-        let mut events: libc::c_short = 0;
-        if read {
-            events |= libc::POLLIN;
-        }
-        if write {
-            events |= libc::POLLOUT;
-        }
-        let mut pfd = libc::pollfd {
-            fd: self.raw(),
-            events,
-            revents: 0,
-        };
-        let ts = libc::timespec {
-            tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-            tv_nsec: libc::c_long::from(timeout.subsec_nanos().min(999_999_999) as i32),
-        };
-        // SAFETY: `pfd` is one live pollfd and `ts` a live timespec, both borrowed for the
-        // call; a null signal mask leaves the mask unchanged.
-        let rc = unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
-        if rc < 0 {
-            let err = io::Error::last_os_error();
-            return if err.kind() == io::ErrorKind::Interrupted {
-                Ok(Readiness::default())
-            } else {
-                Err(err)
-            };
-        }
-        Ok(Readiness {
-            readable: pfd.revents & libc::POLLIN != 0,
-            writable: pfd.revents & libc::POLLOUT != 0,
-            error: pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0,
-        })
+        wait_one(self.raw(), read, write, timeout)
     }
 }
 
