@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use lb_core::engine::Engine;
 use lb_core::Time;
-use lb_io::link::{Link, LinkError, LinkStats, PacketLink, PollSet, RxChecksum, Transmit};
+use lb_io::link::{Link, LinkError, LinkStats, PacketLink, PollSet, RxChecksum, RxFrame, Transmit};
 use lb_io::path::{Action, Director, Gateways, LinkId, Outcome, PathCounters};
 use lb_io::wire::EthernetFrame;
 
@@ -192,6 +192,85 @@ fn send_on<L: WorkerLink>(
             .get_mut(to.0 - rx - 1)
             .is_some_and(|l| l.send(frame).is_ok())
     }
+}
+
+/// What running one received frame through the packet path needs besides the frame.
+struct FramePath<'a> {
+    director: &'a mut Director,
+    engine: &'a Engine,
+    out: &'a mut [u8],
+    /// The relay and this worker's index, when other workers learn from its neighbour
+    /// frames.
+    relay: Option<(&'a NeighbourRelay, usize)>,
+}
+
+impl<'a> FramePath<'a> {
+    fn new(
+        director: &'a mut Director,
+        engine: &'a Engine,
+        out: &'a mut [u8],
+        shared: &'a Shared,
+        index: usize,
+    ) -> Self {
+        let relay = (shared.relay.workers() > 1).then_some((&shared.relay, index));
+        FramePath {
+            director,
+            engine,
+            out,
+            relay,
+        }
+    }
+
+    /// Runs `frame`, received on `rx`, through the path and passes what is to be sent to
+    /// `send`; a neighbour frame is also relayed to the other workers.
+    fn handle(
+        &mut self,
+        rx: LinkId,
+        frame: RxFrame<'_>,
+        now: Time,
+        send: &mut impl FnMut(LinkId, &[u8]),
+    ) {
+        if frame.meta.checksum == RxChecksum::Partial {
+            offload::complete_checksum(frame.data);
+        }
+        let outcome = self
+            .director
+            .process(self.engine, rx, frame.data, now, self.out);
+        emit(&outcome, frame.data, self.out, send);
+        if let Some((relay, index)) = self.relay {
+            if matches!(outcome.action, Action::Neighbour { .. }) {
+                relay.post(index, rx, frame.data);
+            }
+        }
+    }
+}
+
+/// Hands up to [`BATCHES_PER_TURN`] batches of `link`'s frames to `handler`, noting a
+/// receive error of worker `worker` in `failures`; returns whether frames were left (the
+/// last batch was full).
+fn drain<L: WorkerLink>(
+    link: &mut L,
+    worker: usize,
+    failures: &mut Failures,
+    handler: &mut dyn FnMut(RxFrame<'_>, &mut dyn Transmit),
+) -> bool {
+    for turn in 0..BATCHES_PER_TURN {
+        // poll said the link is ready: frames, or an error (an interface gone down), which
+        // only a waiting receive reads (and so clears).
+        let wait = if turn == 0 {
+            ERROR_WAIT
+        } else {
+            Duration::ZERO
+        };
+        let result = link.recv_batch(BATCH, wait, handler);
+        if let Err(e) = &result {
+            failures.note(worker, link.interface_name(), e);
+        }
+        if !matches!(result, Ok(BATCH)) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Passes what `outcome` says to send to `send`: the frame rewritten in place (`frame`),
@@ -377,44 +456,19 @@ impl<L: WorkerLink> Worker<L> {
             failures,
             ..
         } = self;
-        let relay = shared.relay.workers() > 1;
         let (before, rest) = links.split_at_mut(i);
         let Some((rx_link, after)) = rest.split_first_mut() else {
             return false;
         };
+        let mut path = FramePath::new(director, engine, out, shared, *index);
         let mut sent_errors = 0u64;
-        let mut more = false;
-        for turn in 0..BATCHES_PER_TURN {
-            // poll said the link is ready: frames, or an error (an interface gone down),
-            // which only a waiting receive reads (and so clears).
-            let wait = if turn == 0 {
-                ERROR_WAIT
-            } else {
-                Duration::ZERO
-            };
-            let result = rx_link.recv_batch(BATCH, wait, &mut |frame, tx| {
-                if frame.meta.checksum == RxChecksum::Partial {
-                    offload::complete_checksum(frame.data);
-                }
-                let outcome = director.process(engine, LinkId(i), frame.data, now, out);
-                let mut send = |to: LinkId, bytes: &[u8]| {
-                    if !send_on(i, tx, before, after, to, bytes) {
-                        sent_errors += 1;
-                    }
-                };
-                emit(&outcome, frame.data, out, &mut send);
-                if relay && matches!(outcome.action, Action::Neighbour { .. }) {
-                    shared.relay.post(*index, LinkId(i), frame.data);
+        let more = drain(rx_link, *index, failures, &mut |frame, tx| {
+            path.handle(LinkId(i), frame, now, &mut |to: LinkId, bytes: &[u8]| {
+                if !send_on(i, tx, before, after, to, bytes) {
+                    sent_errors += 1;
                 }
             });
-            more = matches!(result, Ok(BATCH));
-            if let Err(e) = result {
-                failures.note(*index, rx_link.interface_name(), &e);
-            }
-            if !more {
-                break;
-            }
-        }
+        });
         failures.send += sent_errors;
         more
     }
@@ -434,41 +488,18 @@ impl<L: WorkerLink> Worker<L> {
             failures,
             ..
         } = self;
-        let relay = shared.relay.workers() > 1;
         let Some(rx_link) = kernel.get_mut(k) else {
             return false;
         };
+        let mut path = FramePath::new(director, engine, out, shared, *index);
         let mut sent_errors = 0u64;
-        let mut more = false;
-        for turn in 0..BATCHES_PER_TURN {
-            let wait = if turn == 0 {
-                ERROR_WAIT
-            } else {
-                Duration::ZERO
-            };
-            let result = rx_link.recv_batch(BATCH, wait, &mut |frame, _| {
-                if frame.meta.checksum == RxChecksum::Partial {
-                    offload::complete_checksum(frame.data);
-                }
-                let outcome = director.process(engine, LinkId(k), frame.data, now, out);
-                let mut send = |to: LinkId, bytes: &[u8]| {
-                    if links.get_mut(to.0).is_none_or(|l| l.send(bytes).is_err()) {
-                        sent_errors += 1;
-                    }
-                };
-                emit(&outcome, frame.data, out, &mut send);
-                if relay && matches!(outcome.action, Action::Neighbour { .. }) {
-                    shared.relay.post(*index, LinkId(k), frame.data);
+        let more = drain(rx_link, *index, failures, &mut |frame, _| {
+            path.handle(LinkId(k), frame, now, &mut |to: LinkId, bytes: &[u8]| {
+                if links.get_mut(to.0).is_none_or(|l| l.send(bytes).is_err()) {
+                    sent_errors += 1;
                 }
             });
-            more = matches!(result, Ok(BATCH));
-            if let Err(e) = result {
-                failures.note(*index, rx_link.interface_name(), &e);
-            }
-            if !more {
-                break;
-            }
-        }
+        });
         failures.send += sent_errors;
         more
     }

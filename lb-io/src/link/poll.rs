@@ -25,7 +25,24 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
 
+use super::LinkError;
 use crate::sys;
+
+/// Waits up to `timeout` for input on `socket` (a link's socket); a pending socket error
+/// (an interface gone down, for instance) is read, which clears it, and returned.
+pub(crate) fn wait_for_input(socket: &impl AsFd, timeout: Duration) -> Result<(), LinkError> {
+    let fd = socket.as_fd().as_raw_fd();
+    let readiness = sys::poll::wait_one(fd, true, false, timeout)
+        .map_err(|e| LinkError::io("poll(POLLIN)", e))?;
+    if readiness.error {
+        if let Some(e) = sys::poll::take_socket_error(fd)
+            .map_err(|e| LinkError::io("getsockopt(SO_ERROR)", e))?
+        {
+            return Err(LinkError::io("poll(POLLIN)", e));
+        }
+    }
+    Ok(())
+}
 
 /// A fixed set of descriptors waited on for input, built once and reused for every wait
 /// (nothing is allocated per wait).

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use libc::{c_int, c_void, socklen_t};
 
+use super::poll::wait_one;
 use super::poll::Readiness;
-use super::poll::{take_socket_error, wait_one};
 
 /// An open AF_PACKET / SOCK_RAW socket, closed on drop.
 #[derive(Debug)]
@@ -105,10 +105,7 @@ impl PacketSocket {
         };
         check(rc).map(|_| stats)
     }
-    /// Takes the socket's pending error (SO_ERROR), if there is one.
-    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
-        take_socket_error(self.raw())
-    }
+
     /// Waits up to `timeout` until the socket is readable (if `read`) or writable (if
     /// `write`), or has an error. An interrupted wait reports nothing ready.
     pub(crate) fn wait(&self, read: bool, write: bool, timeout: Duration) -> io::Result<Readiness> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use libc::{c_int, c_void, socklen_t};
 
-use super::poll::{take_socket_error, wait_one, Readiness};
+use super::poll::{wait_one, Readiness};
 
 /// An open AF_XDP socket, closed on drop (which also takes it out of every XSKMAP).
 #[derive(Debug)]
@@ -185,10 +185,7 @@ impl XdpSocket {
             Ok(())
         }
     }
-    /// Takes the socket's pending error (SO_ERROR), if there is one.
-    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
-        take_socket_error(self.raw())
-    }
+
     /// Waits up to `timeout` until the RX ring has a frame (if `read`) or the TX ring
     /// room (if `write`), or the socket an error. An interrupted wait reports nothing ready.
     pub(crate) fn wait(&self, read: bool, write: bool, timeout: Duration) -> io::Result<Readiness> {

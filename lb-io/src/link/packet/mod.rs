@@ -33,6 +33,7 @@ use geometry::RingGeometry;
 use rx::RxSlot;
 use tx::{TxPath, TxRing};
 
+use super::poll::wait_for_input;
 use super::{Link, LinkError, LinkStats, RxFrame, Transmit};
 use crate::sys::packet_socket::{self, PacketSocket};
 use crate::sys::process::page_size;
@@ -287,19 +288,7 @@ impl Link for PacketLink {
             if timeout.is_zero() {
                 return Ok(0);
             }
-            let readiness = self
-                .socket
-                .wait(true, false, timeout)
-                .map_err(|e| LinkError::io("poll(POLLIN)", e))?;
-            if readiness.error {
-                if let Some(e) = self
-                    .socket
-                    .take_error()
-                    .map_err(|e| LinkError::io("getsockopt(SO_ERROR)", e))?
-                {
-                    return Err(LinkError::io("poll(POLLIN)", e));
-                }
-            }
+            wait_for_input(&self.socket, timeout)?;
         }
         let frame_size = rx.geometry.frame_size;
         let mut delivered = 0;

@@ -50,6 +50,7 @@ pub use attach::{receive_queues, XdpProgram, MAX_LOCAL_ADDRESSES};
 pub use config::{AttachMode, XdpBind, XdpConfig, XdpMode, XdpSteering};
 use tx::{TxPath, TxState};
 
+use super::poll::wait_for_input;
 use super::Transmit;
 use super::{Link, LinkError, LinkStats, PacketType, RxChecksum, RxFrame, RxMeta, Timestamp};
 use crate::sys::packet_socket::PacketSocket;
@@ -406,19 +407,7 @@ impl Link for XdpLink {
             if timeout.is_zero() {
                 return Ok(0);
             }
-            let readiness = self
-                .socket
-                .wait(true, false, timeout)
-                .map_err(|e| LinkError::io("poll(POLLIN)", e))?;
-            if readiness.error {
-                if let Some(e) = self
-                    .socket
-                    .take_error()
-                    .map_err(|e| LinkError::io("getsockopt(SO_ERROR)", e))?
-                {
-                    return Err(LinkError::io("poll(POLLIN)", e));
-                }
-            }
+            wait_for_input(&self.socket, timeout)?;
         }
         let timestamp = now();
         let mut tx = TxPath {
