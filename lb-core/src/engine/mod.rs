@@ -146,6 +146,7 @@ impl Default for EngineConfig {
 /// A source of engine identities, for the per-thread snapshot cache.
 static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
 
+#[derive(Clone)]
 struct CachedSnapshot {
     engine: u64,
     generation: u64,
@@ -154,6 +155,60 @@ struct CachedSnapshot {
 
 thread_local! {
     static SNAPSHOT: RefCell<Option<CachedSnapshot>> = const { RefCell::new(None) };
+}
+
+/// A worker's copy of an engine's configuration, for [`Engine::process_with`]: the
+/// thread-local copy [`Engine::process`] keeps, held by the caller instead. Reloaded when
+/// the engine publishes a new configuration (or the cache meets another engine).
+///
+/// ```
+/// use lb_core::engine::{Engine, EngineConfig, PacketMeta, Settings, SnapshotCache};
+/// use lb_core::{Ipvs, Time};
+///
+/// let engine = Engine::new(Ipvs::new(), Settings::default(), EngineConfig::default());
+/// let mut cache = SnapshotCache::default();
+/// let pkt = PacketMeta::tcp(
+///     ("198.18.0.10".parse().unwrap(), 40000),
+///     ("198.18.1.1".parse().unwrap(), 80),
+///     0x02,
+///     60,
+/// );
+/// // No virtual service: the packet is left to the host.
+/// assert_eq!(engine.process_with(&mut cache, &pkt, Time::ZERO), engine.process(&pkt, Time::ZERO));
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct SnapshotCache {
+    cached: Option<CachedSnapshot>,
+}
+
+impl SnapshotCache {
+    /// The engine's current configuration, reloaded if it changed.
+    #[inline]
+    fn current(&mut self, engine: &Engine) -> &Snapshot {
+        let generation = engine.generation.load(Ordering::Acquire);
+        let fresh = matches!(&self.cached,
+            Some(c) if c.engine == engine.id && c.generation == generation);
+        if !fresh {
+            self.cached = None;
+        }
+        &self
+            .cached
+            .get_or_insert_with(|| CachedSnapshot::load(engine, generation))
+            .snapshot
+    }
+}
+
+impl CachedSnapshot {
+    /// `engine`'s published configuration, of `generation`.
+    #[cold]
+    #[inline(never)]
+    fn load(engine: &Engine, generation: u64) -> CachedSnapshot {
+        CachedSnapshot {
+            engine: engine.id,
+            generation,
+            snapshot: engine.current_snapshot(),
+        }
+    }
 }
 
 /// The IPVS engine: configuration, connection table, counters.
@@ -285,11 +340,7 @@ impl Engine {
                 let fresh =
                     matches!(&*slot, Some(c) if c.engine == self.id && c.generation == generation);
                 if !fresh {
-                    *slot = Some(CachedSnapshot {
-                        engine: self.id,
-                        generation,
-                        snapshot: self.current_snapshot(),
-                    });
+                    *slot = Some(CachedSnapshot::load(self, generation));
                 }
                 let cached = slot.as_ref()?;
                 Some(self.dispatch(&cached.snapshot, pkt, now))
@@ -305,13 +356,29 @@ impl Engine {
     /// Decides the fate of one packet at time `now`.
     pub fn process(&self, pkt: &PacketMeta, now: Time) -> Verdict {
         let verdict = self.dispatch_cached(pkt, now);
-        match verdict {
+        self.count_drop(&verdict);
+        verdict
+    }
+
+    /// Decides the fate of one packet at time `now`, as [`Engine::process`] does, with the
+    /// configuration held in `cache` rather than in a thread-local copy: for a worker that
+    /// keeps its state in one place (the verdict is written straight where the caller
+    /// wants it, where the thread-local lookup costs copies of it).
+    #[inline]
+    pub fn process_with(&self, cache: &mut SnapshotCache, pkt: &PacketMeta, now: Time) -> Verdict {
+        let verdict = self.dispatch(cache.current(self), pkt, now);
+        self.count_drop(&verdict);
+        verdict
+    }
+
+    #[inline(always)]
+    fn count_drop(&self, verdict: &Verdict) {
+        match *verdict {
             Verdict::Drop(reason) | Verdict::SendIcmp(IcmpSend { reason, .. }) => {
                 self.drops.count(reason)
             }
             _ => {}
         }
-        verdict
     }
 
     #[inline(always)]

@@ -90,6 +90,7 @@ impl PathCounters {
     }
 
     /// Counts one processed frame.
+    #[inline(always)]
     pub(crate) fn record(&mut self, outcome: &Outcome) {
         self.frames_in += 1;
         self.frames_out += outcome.frames_to_send() as u64;

@@ -56,7 +56,7 @@ pub use outcome::{Action, DropCause, Emit, Outcome, PassCause, ReleasedFrames};
 
 use std::net::IpAddr;
 
-use lb_core::engine::Engine;
+use lb_core::engine::{Engine, SnapshotCache};
 use lb_core::Time;
 
 use crate::neigh::{
@@ -90,6 +90,8 @@ pub struct Director {
     pub ids: IpIdCounter,
     /// What the path did so far.
     pub counters: PathCounters,
+    /// The engine's configuration as this worker last saw it.
+    snapshot: SnapshotCache,
 }
 
 impl Director {
@@ -108,6 +110,7 @@ impl Director {
             flow_hash_seed: 0,
             ids: IpIdCounter::default(),
             counters: PathCounters::default(),
+            snapshot: SnapshotCache::default(),
         }
     }
 
@@ -165,6 +168,7 @@ impl Director {
     /// Processes one frame received on `rx` at `now` with `engine`: `frame` may be rewritten
     /// in place, and `out` receive a frame built anew (64 KiB + 128 bytes hold any). The
     /// [`Outcome`] says what to send; [`Director::counters`] count it.
+    #[inline]
     pub fn process(
         &mut self,
         engine: &Engine,
@@ -178,6 +182,7 @@ impl Director {
         outcome
     }
 
+    #[inline(always)]
     fn handle(
         &mut self,
         engine: &Engine,
@@ -197,7 +202,7 @@ impl Director {
             Err(NotForEngine::Drop(c)) => return Outcome::dropped(*c),
             Err(NotForEngine::Pass(c)) => return Outcome::passed(*c),
         };
-        let verdict = engine.process(&parsed.meta, now);
+        let verdict = engine.process_with(&mut self.snapshot, &parsed.meta, now);
         self.apply(verdict, parsed, rx, frame, now, out)
     }
 

@@ -327,6 +327,7 @@ impl Outcome {
     }
 
     /// How many frames there are to send.
+    #[inline]
     pub fn frames_to_send(&self) -> usize {
         usize::from(self.in_place.is_some())
             + usize::from(self.built.is_some())
