@@ -304,14 +304,28 @@ pub(crate) fn tunnel_parsed(
     }
 }
 
+/// TTL − 1 in an IPv4 header whose TTL is above 1, its checksum updated.
+#[inline(always)]
+fn decrement_ttl(header: &mut [u8; crate::wire::ipv4::MIN_HEADER_LEN]) {
+    let (ttl, proto) = (header[8], u16::from(header[9]));
+    let checksum_in = u16::from_be_bytes([header[10], header[11]]);
+    let c = checksum::update_word(
+        checksum_in,
+        (u16::from(ttl) << 8) | proto,
+        (u16::from(ttl.wrapping_sub(1)) << 8) | proto,
+    );
+    header[8] = ttl.wrapping_sub(1);
+    header[10..12].copy_from_slice(&c.to_be_bytes());
+}
+
 /// The tunnel of the common case, an IPv4 packet in a bare IPIP tunnel over IPv4, in one
 /// pass over fixed-size views of the headers: the same checks in the same order as the
 /// general path (the output buffer, the TTL, then the tunnel MTU, whose refusals it leaves
-/// to [`check_tunnel_mtu`]), the TTL and its checksum update in `frame`, then into `out` the
-/// Ethernet header (its VLAN tags kept), the outer header written field by field with
-/// [`Ipv4Repr::emit`]'s values, and the packet. `None` for any other tunnel or packet (or a
-/// frame whose header is not where the parse put it, which does not happen), left to the
-/// general path; `frame` is untouched then.
+/// to [`check_tunnel_mtu`]), then into `out` the Ethernet header (its VLAN tags kept), the
+/// packet, and the outer header with [`Ipv4Repr::emit`]'s values written as five words; the
+/// TTL and its checksum are updated in the copy and in `frame`. `None` for any other tunnel
+/// or packet (or a frame whose header is not where the parse put it, which does not
+/// happen), left to the general path; `frame` is untouched then.
 #[inline(always)]
 fn ipip_v4(
     frame: &mut [u8],
@@ -340,27 +354,20 @@ fn ipip_v4(
     if inner.len() != packet.len() {
         return None;
     }
-    let header = packet.first_chunk_mut::<OUTER_LEN>()?;
+    let header = packet.first_chunk::<OUTER_LEN>()?;
 
     let ttl = header[8];
     if ttl <= 1 {
         return Some(Err(RewriteError::TtlExceeded));
     }
-    let proto = u16::from(header[9]);
-    let checksum_in = u16::from_be_bytes([header[10], header[11]]);
-    let c = checksum::update_word(
-        checksum_in,
-        (u16::from(ttl) << 8) | proto,
-        (u16::from(ttl - 1) << 8) | proto,
-    );
-    header[8] = ttl - 1;
-    header[10..12].copy_from_slice(&c.to_be_bytes());
     let mtu = fwd.mtu.saturating_sub(OUTER_LEN as u32);
     let fits = mtu >= MIN_TUNNEL_MTU_V4
         && ip.ip_len as u64 <= u64::from(mtu)
         && ip.ip_len <= usize::from(u16::MAX) - OUTER_LEN;
     if !fits {
-        // The refusal (too big, to fragment, MTU too small), as the general path says it.
+        // The refusal (too big, to fragment, MTU too small), as the general path says it,
+        // after the TTL's decrement in `frame` as there.
+        decrement_ttl(packet.first_chunk_mut::<OUTER_LEN>()?);
         return Some(
             check_tunnel_mtu(frame, ip, tun, fwd.mtu)
                 .and(Err(RewriteError::NeedsFragmenting { mtu: fwd.mtu })),
@@ -375,21 +382,36 @@ fn ipip_v4(
     out_head[12..].copy_from_slice(tags);
     out_head[ethertype_at..].copy_from_slice(&EtherType::IPV4.0.to_be_bytes());
 
-    let ident = if dont_frag { 0 } else { ids.next_id() };
-    let total_len = (OUTER_LEN + ip.ip_len) as u16;
-    outer[0] = 0x45;
-    outer[1] = tos;
-    outer[2..4].copy_from_slice(&total_len.to_be_bytes());
-    outer[4..6].copy_from_slice(&ident.to_be_bytes());
-    outer[6..8].copy_from_slice(&(if dont_frag { 0x4000u16 } else { 0 }).to_be_bytes());
-    outer[8] = ttl - 1;
-    outer[9] = IpProtocol::IPIP.0;
-    outer[10..12].copy_from_slice(&[0, 0]);
-    outer[12..16].copy_from_slice(&src.octets());
-    outer[16..20].copy_from_slice(&dst.octets());
-    let sum = !checksum::sum_array(outer);
-    outer[10..12].copy_from_slice(&sum.to_be_bytes());
+    // The packet is copied before its TTL is decremented (in the copy and in `frame`, as
+    // the general path leaves it): a wide load of bytes just written by narrow stores
+    // would wait for them.
     inner.copy_from_slice(packet);
+    decrement_ttl(inner.first_chunk_mut::<OUTER_LEN>()?);
+    decrement_ttl(packet.first_chunk_mut::<OUTER_LEN>()?);
+
+    // The outer header as five 32-bit words, its checksum summed from them rather than
+    // read back from the bytes just written.
+    let ident = if dont_frag { 0 } else { ids.next_id() };
+    let total_len = (OUTER_LEN + ip.ip_len) as u32;
+    let flags = if dont_frag { 0x4000u32 } else { 0 };
+    let words = [
+        0x4500_0000 | u32::from(tos) << 16 | total_len,
+        u32::from(ident) << 16 | flags,
+        u32::from(ttl - 1) << 24 | u32::from(IpProtocol::IPIP.0) << 16,
+        src.to_bits(),
+        dst.to_bits(),
+    ];
+    let sum = !checksum::sum_words(&words);
+    let words = [
+        words[0],
+        words[1],
+        words[2] | u32::from(sum),
+        words[3],
+        words[4],
+    ];
+    for (bytes, word) in outer.as_chunks_mut::<4>().0.iter_mut().zip(words) {
+        *bytes = word.to_be_bytes();
+    }
     Some(Ok(needed))
 }
 

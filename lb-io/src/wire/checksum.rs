@@ -71,6 +71,13 @@ pub fn sum_array<const N: usize>(data: &[u8; N]) -> u16 {
     fold(acc)
 }
 
+/// The one's-complement sum of 32-bit words (each the big-endian value of four bytes of
+/// the data): [`sum_array`] of their bytes, without the bytes.
+#[inline(always)]
+pub fn sum_words<const N: usize>(words: &[u32; N]) -> u16 {
+    fold(words.iter().map(|&w| u64::from(w)).sum())
+}
+
 /// Adds two folded one's-complement sums.
 #[inline]
 pub fn combine(a: u16, b: u16) -> u16 {
