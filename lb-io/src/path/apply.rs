@@ -40,6 +40,7 @@ enum Ready {
 
 impl Director {
     /// Carries out `verdict` for the packet `parsed`, received on `rx`.
+    #[inline(always)]
     pub(super) fn apply(
         &mut self,
         verdict: Verdict,

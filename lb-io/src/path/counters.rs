@@ -1,6 +1,6 @@
 //! The path's counters: frames in and out, and every drop and pass by its cause.
 
-use super::outcome::{Action, DropCause, Outcome, PassCause};
+use super::outcome::{Action, DropCause, PassCause};
 
 /// What the path did, counted since the director was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,12 +89,15 @@ impl PathCounters {
             .filter(|&(_, n)| n > 0)
     }
 
-    /// Counts one processed frame.
+    /// Counts one processed frame: what happened to it, and the frames it sends in place
+    /// or built (the frames a resolution released are counted where they are). Given the
+    /// parts rather than the [`Outcome`](super::Outcome): a borrow of the outcome would
+    /// keep it from being built where the caller returns it.
     #[inline(always)]
-    pub(crate) fn record(&mut self, outcome: &Outcome) {
+    pub(crate) fn record(&mut self, action: Action, in_place: bool, built: bool) {
         self.frames_in += 1;
-        self.frames_out += outcome.frames_to_send() as u64;
-        match outcome.action {
+        self.frames_out += u64::from(in_place) + u64::from(built);
+        match action {
             Action::Forwarded(_) => self.forwarded += 1,
             Action::Replied => self.replied += 1,
             Action::IcmpRelayed => self.icmp_relayed += 1,
@@ -108,7 +111,7 @@ impl PathCounters {
                 if let Some(n) = self.dropped.get_mut(cause.index()) {
                     *n += 1;
                 }
-                self.icmp_sent += u64::from(outcome.built.is_some());
+                self.icmp_sent += u64::from(built);
             }
             Action::Passed(cause) => {
                 if let Some(n) = self.passed.get_mut(cause.index()) {

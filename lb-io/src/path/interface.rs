@@ -115,6 +115,7 @@ impl InterfaceConfig {
     }
 
     /// The director's first IPv4 address on the link.
+    #[inline]
     pub fn ipv4(&self) -> Option<Ipv4Addr> {
         self.addrs.iter().find_map(|p| match p.addr {
             IpAddr::V4(a) => Some(a),
@@ -123,6 +124,7 @@ impl InterfaceConfig {
     }
 
     /// The director's first IPv6 address on the link.
+    #[inline]
     pub fn ipv6(&self) -> Option<Ipv6Addr> {
         self.addrs.iter().find_map(|p| match p.addr {
             IpAddr::V6(a) => Some(a),
@@ -131,6 +133,7 @@ impl InterfaceConfig {
     }
 
     /// The director's first address on the link of the family of `like`.
+    #[inline]
     pub fn addr_like(&self, like: &IpAddr) -> Option<IpAddr> {
         match like {
             IpAddr::V4(_) => self.ipv4().map(IpAddr::V4),
@@ -177,12 +180,16 @@ impl Interface {
 }
 
 /// Where a packet to some address goes next.
+// The address first, at the start of the value (and of an `Option` of it, whose tag is the
+// address's): a copy of the address then reads the bytes as they were written, not across
+// two stores (which the processor cannot forward to the load).
+#[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NextHop {
-    /// The link it leaves by.
-    pub link: LinkId,
     /// The neighbour to send it to: the address itself, or the gateway.
     pub addr: IpAddr,
+    /// The link it leaves by.
+    pub link: LinkId,
 }
 
 /// The routes: one on-link route per interface prefix, and a default gateway per family

@@ -178,7 +178,12 @@ impl Director {
         out: &mut [u8],
     ) -> Outcome {
         let outcome = self.handle(engine, rx, frame, now, out);
-        self.counters.record(&outcome);
+        // The parts, never a borrow of the whole: the outcome is built in the return place.
+        self.counters.record(
+            outcome.action,
+            matches!(outcome.in_place, Some(_)),
+            matches!(outcome.built, Some(_)),
+        );
         outcome
     }
 
@@ -212,14 +217,19 @@ impl Director {
             return Outcome::dropped(DropCause::UnknownLink);
         };
         match iface.neighbours.handle_frame(frame, now, out) {
-            Ok(handled) => Outcome {
-                action: Action::Neighbour {
-                    answered: handled.reply_len.is_some(),
-                },
-                in_place: None,
-                built: handled.reply_len.map(|len| Emit { link: rx, len }),
-                released: handled.released.map(|r| release(rx, r)),
-            },
+            Ok(handled) => {
+                let released = handled.released.map(|r| release(rx, r));
+                let frames = released.as_ref().map_or(0, |r| r.frames.len());
+                self.counters.frames_out += frames as u64;
+                Outcome {
+                    action: Action::Neighbour {
+                        answered: handled.reply_len.is_some(),
+                    },
+                    in_place: None,
+                    built: handled.reply_len.map(|len| Emit { link: rx, len }),
+                    released,
+                }
+            }
             Err(NeighError::Malformed(e)) => Outcome::dropped(DropCause::of_wire(e)),
             Err(NeighError::Invalid(_)) => Outcome::dropped(DropCause::InvalidNeighbour),
             Err(NeighError::BufferTooSmall { .. }) => Outcome::dropped(DropCause::BufferTooSmall),

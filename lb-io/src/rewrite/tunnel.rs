@@ -336,7 +336,8 @@ fn ipip_v4(
     ids: &mut IpIdCounter,
 ) -> Option<Result<usize, RewriteError>> {
     const OUTER_LEN: usize = crate::wire::ipv4::MIN_HEADER_LEN;
-    let (IpAddr::V4(src), IpAddr::V4(dst)) = (tun.src, tun.dst) else {
+    // Matched in place: a copy of both addresses would read what was just written.
+    let (&IpAddr::V4(src), &IpAddr::V4(dst)) = (&tun.src, &tun.dst) else {
         return None;
     };
     if tun.kind != TunnelType::Ipip || ip.version != IpVersion::V4 {
