@@ -138,13 +138,13 @@ impl Director {
                 )
             }
             FwdMethod::Tunnel => {
-                let Some(src) = link.config.addr_like(&f.daddr) else {
+                let Some(src) = link.config.addr_like_ref(&f.daddr) else {
                     return Outcome::dropped(DropCause::NoSourceAddress);
                 };
                 let tun = Tunnel {
                     pmtu_disc: self.pmtu_disc,
                     flow_hash_seed: self.flow_hash_seed,
-                    ..Tunnel::new(&f.tunnel, src, f.daddr)
+                    ..Tunnel::new(&f.tunnel, *src, f.daddr)
                 };
                 let done = tunnel_parsed(frame, ip, out, &tun, &fwd, &mut self.ids);
                 (route, done.map(Ready::Built))

@@ -135,10 +135,18 @@ impl InterfaceConfig {
     /// The director's first address on the link of the family of `like`.
     #[inline]
     pub fn addr_like(&self, like: &IpAddr) -> Option<IpAddr> {
-        match like {
-            IpAddr::V4(_) => self.ipv4().map(IpAddr::V4),
-            IpAddr::V6(_) => self.ipv6().map(IpAddr::V6),
-        }
+        self.addr_like_ref(like).copied()
+    }
+
+    /// [`addr_like`](Self::addr_like), where the configuration keeps it: a copy made from
+    /// there reads memory written long ago, not a value just built on the stack.
+    #[inline]
+    pub(crate) fn addr_like_ref(&self, like: &IpAddr) -> Option<&IpAddr> {
+        let v6 = like.is_ipv6();
+        self.addrs
+            .iter()
+            .map(|p| &p.addr)
+            .find(|a| a.is_ipv6() == v6)
     }
 
     /// Whether `addr` is one of the director's addresses on the link.
