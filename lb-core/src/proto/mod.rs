@@ -65,6 +65,7 @@ impl Direction {
 /// While NOOUTPUT is set, any non-output packet uses [`Direction::InputOnly`] and the flag
 /// stays; an output packet uses [`Direction::Output`] and clears the flag for good. Without
 /// NOOUTPUT the direction is used as given.
+#[inline]
 pub fn table_direction(packet: Direction, no_output: bool) -> (Direction, bool) {
     match (no_output, packet) {
         (true, Direction::Output) => (Direction::Output, false),
@@ -92,6 +93,7 @@ pub struct Update<S> {
 
 impl<S: PartialEq> Update<S> {
     /// True when the state changed (only then may the active/inactive counters move).
+#[inline]
     pub fn changed(&self) -> bool {
         self.from != self.state
     }
@@ -174,6 +176,7 @@ impl Timeouts {
     pub const NEW_CONNECTION: Duration = Duration::from_secs(3);
 
     /// The timeout of a TCP state.
+#[inline]
     pub fn tcp(&self, state: tcp::State) -> Duration {
         Duration::from_secs(u64::from(self.tcp[state.index()]))
     }

@@ -69,6 +69,7 @@ impl State {
     }
 
     /// The state with the kernel's number `index`, if there is one.
+#[inline]
     pub fn from_index(index: usize) -> Option<State> {
         State::ALL.get(index).copied()
     }
@@ -254,6 +255,7 @@ pub fn next_state(table: Table, direction: Direction, event: Event, state: State
 /// The state after a segment with TCP `flags` going `direction` (already resolved for
 /// NOOUTPUT, see [`table_direction`]) hits a connection in `state`. A segment with none of
 /// SYN, FIN, ACK, RST sends the connection to CLOSE.
+#[inline]
 pub fn transition(table: Table, direction: Direction, state: State, flags: u8) -> State {
     match Event::from_flags(flags) {
         Some(event) => next_state(table, direction, event, state),
@@ -263,6 +265,7 @@ pub fn transition(table: Table, direction: Direction, state: State, flags: u8) -
 
 /// Everything one segment does to a TCP connection (`set_tcp_state`): `packet` is the raw
 /// direction (Input or Output), `no_output` the connection's NOOUTPUT flag before it.
+#[inline]
 pub fn on_packet(
     table: Table,
     timeouts: &Timeouts,
