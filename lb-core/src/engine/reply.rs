@@ -14,6 +14,7 @@ impl Engine {
     /// (`ip_vs_conn_out_get`): a NAT connection whose real server is the source, or a
     /// connection of another method whose virtual service is the source.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(crate) fn find_reply<A: InShard>(
         table: &Table<A>,
         sources: ReplySources,

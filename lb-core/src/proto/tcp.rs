@@ -265,7 +265,7 @@ pub fn transition(table: Table, direction: Direction, state: State, flags: u8) -
 
 /// Everything one segment does to a TCP connection (`set_tcp_state`): `packet` is the raw
 /// direction (Input or Output), `no_output` the connection's NOOUTPUT flag before it.
-#[inline]
+#[inline(always)]
 pub fn on_packet(
     table: Table,
     timeouts: &Timeouts,
