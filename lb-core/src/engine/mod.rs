@@ -410,11 +410,19 @@ impl Engine {
             return Verdict::Pass;
         }
         if pkt.side != Side::Client {
-            if let Some(v) = self.reply::<A>(snap, pkt, now) {
-                return v;
+            // From neither a real server's address nor a virtual one (a client's packet,
+            // the common case): no reply lookup, and no NAT server to refuse.
+            let sources = snap.reply_sources(pkt.src);
+            if sources.nat || sources.other {
+                if let Some(v) = self.reply::<A>(snap, sources, pkt, now) {
+                    return v;
+                }
             }
-            if let Some(v) = self.nat_icmp_send(snap, pkt) {
-                return v;
+            // Every NAT server's address is a NAT source.
+            if sources.nat {
+                if let Some(v) = self.nat_icmp_send(snap, pkt) {
+                    return v;
+                }
             }
         }
         self.inbound::<A>(snap, pkt, now)

@@ -57,14 +57,15 @@ impl Engine {
     }
 
     /// A reply of a known connection: out-stats, the OUTPUT transition, the timer. None if
-    /// the packet answers no connection.
+    /// the packet answers no connection. `sources`: [`Snapshot::reply_sources`] of its
+    /// source.
     pub(crate) fn reply<A: InShard>(
         &self,
         snap: &Snapshot,
+        sources: ReplySources,
         pkt: &PacketMeta,
         now: Time,
     ) -> Option<Verdict> {
-        let sources = snap.reply_sources(pkt.src);
         if !sources.nat && !sources.other {
             return None;
         }

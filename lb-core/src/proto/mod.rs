@@ -93,7 +93,7 @@ pub struct Update<S> {
 
 impl<S: PartialEq> Update<S> {
     /// True when the state changed (only then may the active/inactive counters move).
-#[inline]
+    #[inline]
     pub fn changed(&self) -> bool {
         self.from != self.state
     }
@@ -176,7 +176,7 @@ impl Timeouts {
     pub const NEW_CONNECTION: Duration = Duration::from_secs(3);
 
     /// The timeout of a TCP state.
-#[inline]
+    #[inline]
     pub fn tcp(&self, state: tcp::State) -> Duration {
         Duration::from_secs(u64::from(self.tcp[state.index()]))
     }

@@ -69,7 +69,7 @@ impl State {
     }
 
     /// The state with the kernel's number `index`, if there is one.
-#[inline]
+    #[inline]
     pub fn from_index(index: usize) -> Option<State> {
         State::ALL.get(index).copied()
     }
