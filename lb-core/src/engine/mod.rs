@@ -162,19 +162,30 @@ thread_local! {
 /// the engine publishes a new configuration (or the cache meets another engine).
 ///
 /// ```
-/// use lb_core::engine::{Engine, EngineConfig, PacketMeta, Settings, SnapshotCache};
-/// use lb_core::{Ipvs, Time};
+/// use lb_core::engine::{Engine, EngineConfig, PacketMeta, Settings, SnapshotCache, Verdict};
+/// use lb_core::{ipvsadm, FwdMethod, Ipvs, Time};
 ///
 /// let engine = Engine::new(Ipvs::new(), Settings::default(), EngineConfig::default());
-/// let mut cache = SnapshotCache::default();
-/// let pkt = PacketMeta::tcp(
+/// let mut cache = SnapshotCache::default(); // one per worker thread
+/// let syn = PacketMeta::tcp(
 ///     ("198.18.0.10".parse().unwrap(), 40000),
 ///     ("198.18.1.1".parse().unwrap(), 80),
 ///     0x02,
 ///     60,
 /// );
 /// // No virtual service: the packet is left to the host.
-/// assert_eq!(engine.process_with(&mut cache, &pkt, Time::ZERO), engine.process(&pkt, Time::ZERO));
+/// assert_eq!(engine.process_with(&mut cache, &syn, Time::ZERO), Verdict::Pass);
+///
+/// for line in ["-A -t 198.18.1.1:80 -s rr", "-a -t 198.18.1.1:80 -r 198.19.0.21 -g"] {
+///     let args: Vec<&str> = line.split(' ').collect();
+///     let cmd = ipvsadm::parse(&args).unwrap();
+///     engine.configure(|ipvs| ipvsadm::apply(ipvs, &cmd)).unwrap();
+/// }
+/// // The cache follows the change.
+/// match engine.process_with(&mut cache, &syn, Time::ZERO) {
+///     Verdict::Forward(f) => assert_eq!(f.method, FwdMethod::Route),
+///     other => panic!("{other:?}"),
+/// }
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct SnapshotCache {
