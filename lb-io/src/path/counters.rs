@@ -90,9 +90,7 @@ impl PathCounters {
     }
 
     /// Counts one processed frame: what happened to it, and the frames it sends in place
-    /// or built (the frames a resolution released are counted where they are). Given the
-    /// parts rather than the [`Outcome`](super::Outcome): a borrow of the outcome would
-    /// keep it from being built where the caller returns it.
+    /// or built (the frames a resolution released are counted where they are).
     #[inline(always)]
     pub(crate) fn record(&mut self, action: Action, in_place: bool, built: bool) {
         self.frames_in += 1;
