@@ -154,7 +154,8 @@ struct CachedSnapshot {
 }
 
 thread_local! {
-    static SNAPSHOT: RefCell<Option<CachedSnapshot>> = const { RefCell::new(None) };
+    /// [`Engine::process`]'s copy of the configuration, for a caller that holds none.
+    static SNAPSHOT: RefCell<SnapshotCache> = const { RefCell::new(SnapshotCache { cached: None }) };
 }
 
 /// A worker's copy of an engine's configuration, for [`Engine::process_with`]: the
@@ -344,24 +345,22 @@ impl Engine {
     /// Runs the packet path with this thread's snapshot of the configuration, reloading it
     /// first if a newer one was published (no shared counter is touched otherwise).
     fn dispatch_cached(&self, pkt: &PacketMeta, now: Time) -> Verdict {
-        let generation = self.generation.load(Ordering::Acquire);
-        let done = SNAPSHOT
-            .try_with(|cell| {
-                let mut slot = cell.try_borrow_mut().ok()?;
-                let fresh =
-                    matches!(&*slot, Some(c) if c.engine == self.id && c.generation == generation);
-                if !fresh {
-                    *slot = Some(CachedSnapshot::load(self, generation));
+        // The verdict is written where the caller wants it, not carried out of the closure
+        // in an `Option`: a copy of a value just written costs a stall.
+        let mut verdict = Verdict::Pass;
+        let ran = SNAPSHOT
+            .try_with(|cell| match cell.try_borrow_mut() {
+                Ok(mut cache) => {
+                    verdict = self.dispatch(cache.current(self), pkt, now);
+                    true
                 }
-                let cached = slot.as_ref()?;
-                Some(self.dispatch(&cached.snapshot, pkt, now))
+                Err(_) => false,
             })
-            .ok()
-            .flatten();
-        match done {
-            Some(v) => v,
-            None => self.dispatch(&self.current_snapshot(), pkt, now),
+            .unwrap_or(false);
+        if !ran {
+            verdict = self.dispatch(&self.current_snapshot(), pkt, now);
         }
+        verdict
     }
 
     /// Decides the fate of one packet at time `now`.
