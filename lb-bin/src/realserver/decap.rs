@@ -35,6 +35,8 @@ const BUFFER_LEN: usize = 65536;
 const BATCH: usize = 64;
 /// How long one wait lasts before the namespace is looked at again.
 const WAIT: Duration = Duration::from_secs(1);
+/// How often the process checks that its network namespace still exists.
+const NETNS_CHECK: Duration = Duration::from_secs(1);
 
 /// What the decapsulator did, for its log.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -141,8 +143,13 @@ fn serve(
     let mut counters = Counters::default();
     let mut last_report = Instant::now();
     let mut reported = counters.clone();
+    // When the namespace was last seen still named: a stat(2) on every wake-up would be
+    // one more system call for every packet of a request-response exchange.
+    let mut netns_checked: Option<Instant> = None;
     loop {
-        if let Some(name) = netns_name {
+        let check_due = netns_checked.is_none_or(|t| t.elapsed() >= NETNS_CHECK);
+        if let Some(name) = netns_name.filter(|_| check_due) {
+            netns_checked = Some(Instant::now());
             if !netns_still_named(name, netns) {
                 eprintln!(
                     "lb realserver decap: network namespace {name} deleted, exiting; {counters}"
