@@ -58,7 +58,9 @@ impl Engine {
 
     /// A reply of a known connection: out-stats, the OUTPUT transition, the timer. None if
     /// the packet answers no connection. `sources`: [`Snapshot::reply_sources`] of its
-    /// source.
+    /// source. Inlined: its verdict, returned through memory, was copied at other widths
+    /// than it was written.
+    #[inline(always)]
     pub(crate) fn reply<A: InShard>(
         &self,
         snap: &Snapshot,
