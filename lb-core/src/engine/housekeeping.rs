@@ -73,43 +73,27 @@ impl Engine {
         let tick = tick_floor(now);
         let mut ids = Vec::new();
         let mut unbinds = Unbinds::default();
-        for i in 0..self.table.conns.count() {
-            let mut guard = self.table.conns.lock(i);
-            self.expire_table::<V4>(
-                &snap,
-                V4::table_mut(&mut guard),
-                tick,
-                &mut ids,
-                &mut unbinds,
-            );
-            self.expire_table::<V6>(
-                &snap,
-                V6::table_mut(&mut guard),
-                tick,
-                &mut ids,
-                &mut unbinds,
-            );
-            drop(guard);
-            self.flush_unbinds(&mut unbinds);
-        }
-        for i in 0..self.table.templates.count() {
-            let mut guard = self.table.templates.lock(i);
-            self.expire_table::<V4>(
-                &snap,
-                V4::table_mut(&mut guard),
-                tick,
-                &mut ids,
-                &mut unbinds,
-            );
-            self.expire_table::<V6>(
-                &snap,
-                V6::table_mut(&mut guard),
-                tick,
-                &mut ids,
-                &mut unbinds,
-            );
-            drop(guard);
-            self.flush_unbinds(&mut unbinds);
+        // Connections, then templates (a connection's expiry may release its template).
+        for shards in [&self.table.conns, &self.table.templates] {
+            for i in 0..shards.count() {
+                let mut guard = shards.lock(i);
+                self.expire_table::<V4>(
+                    &snap,
+                    V4::table_mut(&mut guard),
+                    tick,
+                    &mut ids,
+                    &mut unbinds,
+                );
+                self.expire_table::<V6>(
+                    &snap,
+                    V6::table_mut(&mut guard),
+                    tick,
+                    &mut ids,
+                    &mut unbinds,
+                );
+                drop(guard);
+                self.flush_unbinds(&mut unbinds);
+            }
         }
     }
 
