@@ -5,11 +5,9 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-use lb_io::link::netns;
 
 use super::error::{LabError, Result};
 use super::namespace::Namespace;
@@ -36,51 +34,27 @@ impl HttpResponder {
     pub fn start(namespace: &Namespace, addr: SocketAddr, body: &str) -> Result<HttpResponder> {
         let stop = Arc::new(AtomicBool::new(false));
         let served = Arc::new(AtomicU64::new(0));
-        let (bound_tx, bound_rx) = mpsc::channel();
         let name = namespace.name().to_string();
         let response = response_bytes(body);
-        let thread = {
-            let stop = Arc::clone(&stop);
-            let served = Arc::clone(&served);
-            std::thread::spawn(move || {
-                let listener = netns::enter_named(&name)
-                    .map_err(|e| format!("entering namespace {name}: {e}"))
-                    .and_then(|()| {
-                        TcpListener::bind(addr).map_err(|e| format!("{name}: binding {addr}: {e}"))
-                    })
-                    .and_then(|listener| {
-                        listener
-                            .set_nonblocking(true)
-                            .map(|()| listener)
-                            .map_err(|e| format!("{name}: {e}"))
-                    });
-                match listener {
-                    Ok(listener) => {
-                        let _ = bound_tx.send(Ok(()));
-                        serve(&listener, &response, &stop, &served);
-                    }
-                    Err(message) => {
-                        let _ = bound_tx.send(Err(message));
-                    }
-                }
-            })
-        };
-        match bound_rx.recv() {
-            Ok(Ok(())) => Ok(HttpResponder {
-                addr,
-                stop,
-                served,
-                thread: Some(thread),
-            }),
-            Ok(Err(message)) => {
-                let _ = thread.join();
-                Err(LabError::new(message))
-            }
-            Err(_) => {
-                let _ = thread.join();
-                Err(LabError::new(format!("HTTP responder for {addr} died")))
-            }
-        }
+        let (stop_flag, count) = (Arc::clone(&stop), Arc::clone(&served));
+        let thread = namespace.serve_in(
+            move || {
+                let listener =
+                    TcpListener::bind(addr).map_err(|e| format!("{name}: binding {addr}: {e}"))?;
+                listener
+                    .set_nonblocking(true)
+                    .map_err(|e| format!("{name}: {e}"))?;
+                Ok(listener)
+            },
+            move |listener| serve(&listener, &response, &stop_flag, &count),
+            || format!("HTTP responder for {addr} died"),
+        )?;
+        Ok(HttpResponder {
+            addr,
+            stop,
+            served,
+            thread: Some(thread),
+        })
     }
 
     /// The address it listens on.

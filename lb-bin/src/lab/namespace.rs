@@ -84,6 +84,45 @@ impl Namespace {
         })
     }
 
+    /// Starts a server on a thread of its own inside the namespace: `bind` makes its socket
+    /// there (its error a whole message), then `serve` runs with it until it returns.
+    /// Returns once the socket is bound, or with `bind`'s error (the thread ended); `died`
+    /// says what failed if the thread ends without a word.
+    pub fn serve_in<S>(
+        &self,
+        bind: impl FnOnce() -> std::result::Result<S, String> + Send + 'static,
+        serve: impl FnOnce(S) + Send + 'static,
+        died: impl FnOnce() -> String,
+    ) -> Result<std::thread::JoinHandle<()>> {
+        let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+        let name = self.name.clone();
+        let thread = std::thread::spawn(move || {
+            let bound = netns::enter_named(&name)
+                .map_err(|e| format!("entering namespace {name}: {e}"))
+                .and_then(|()| bind());
+            match bound {
+                Ok(socket) => {
+                    let _ = bound_tx.send(Ok(()));
+                    serve(socket);
+                }
+                Err(message) => {
+                    let _ = bound_tx.send(Err(message));
+                }
+            }
+        });
+        match bound_rx.recv() {
+            Ok(Ok(())) => Ok(thread),
+            Ok(Err(message)) => {
+                let _ = thread.join();
+                Err(LabError::new(message))
+            }
+            Err(_) => {
+                let _ = thread.join();
+                Err(LabError::new(died()))
+            }
+        }
+    }
+
     /// Sets a sysctl of the namespace (`net.ipv4.ip_forward`, …) by writing its
     /// `/proc/sys` file from a thread inside (no `sysctl` program needed). Keys name
     /// interfaces without dots.

@@ -3,11 +3,9 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-use lb_io::link::netns;
 
 use super::error::{LabError, Result};
 use super::namespace::Namespace;
@@ -30,49 +28,26 @@ impl UdpEcho {
     pub fn start(namespace: &Namespace, addr: SocketAddr, name: &str) -> Result<UdpEcho> {
         let stop = Arc::new(AtomicBool::new(false));
         let echoed = Arc::new(AtomicU64::new(0));
-        let (bound_tx, bound_rx) = mpsc::channel();
         let ns = namespace.name().to_string();
         let prefix = format!("{name}: ").into_bytes();
-        let thread = {
-            let (stop, echoed) = (Arc::clone(&stop), Arc::clone(&echoed));
-            std::thread::spawn(move || {
-                let socket = netns::enter_named(&ns)
-                    .map_err(|e| format!("entering namespace {ns}: {e}"))
-                    .and_then(|()| {
-                        UdpSocket::bind(addr).map_err(|e| format!("{ns}: binding udp {addr}: {e}"))
-                    })
-                    .and_then(|socket| {
-                        socket
-                            .set_read_timeout(Some(RECV_POLL))
-                            .map(|()| socket)
-                            .map_err(|e| format!("{ns}: {e}"))
-                    });
-                match socket {
-                    Ok(socket) => {
-                        let _ = bound_tx.send(Ok(()));
-                        echo(&socket, &prefix, &stop, &echoed);
-                    }
-                    Err(message) => {
-                        let _ = bound_tx.send(Err(message));
-                    }
-                }
-            })
-        };
-        match bound_rx.recv() {
-            Ok(Ok(())) => Ok(UdpEcho {
-                stop,
-                echoed,
-                thread: Some(thread),
-            }),
-            Ok(Err(message)) => {
-                let _ = thread.join();
-                Err(LabError::new(message))
-            }
-            Err(_) => {
-                let _ = thread.join();
-                Err(LabError::new(format!("UDP echo on {addr} died")))
-            }
-        }
+        let (stop_flag, count) = (Arc::clone(&stop), Arc::clone(&echoed));
+        let thread = namespace.serve_in(
+            move || {
+                let socket =
+                    UdpSocket::bind(addr).map_err(|e| format!("{ns}: binding udp {addr}: {e}"))?;
+                socket
+                    .set_read_timeout(Some(RECV_POLL))
+                    .map_err(|e| format!("{ns}: {e}"))?;
+                Ok(socket)
+            },
+            move |socket| echo(&socket, &prefix, &stop_flag, &count),
+            || format!("UDP echo on {addr} died"),
+        )?;
+        Ok(UdpEcho {
+            stop,
+            echoed,
+            thread: Some(thread),
+        })
     }
 
     /// How many datagrams it has answered.
